@@ -1,0 +1,91 @@
+"""Input checks shared by the public functions.
+
+Every check raises ``TypeError`` or ``ValueError`` with a message that names the
+argument and says what was expected, so that bad input never becomes a silent NaN.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+class DivergenceError(ValueError):
+    """Raised when an iteration or an SDE solve leaves every bounded set.
+
+    It subclasses ``ValueError`` because the usual cause is a bad argument
+    (a learning rate or a step size too large for the problem).
+    """
+
+
+def positive_float(value, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a finite positive float, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def positive_int(value, name: str, *, allow_zero: bool = False) -> int:
+    """Return ``value`` as a positive int, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else ">= 1"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def finite_array(value, name: str, *, shape=None, ndim=None, dtype=float) -> np.ndarray:
+    """Return ``value`` as a finite float array, checking its shape.
+
+    ``shape`` may contain ``None`` for a free axis.
+    """
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be array-like of numbers: {exc}") from None
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {arr.shape}")
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+        if not ok:
+            want = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
+            raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must contain only finite values")
+    return arr
+
+
+def state_vector(x0, dim: int, name: str = "x0") -> np.ndarray:
+    """A starting point of length ``dim`` (a scalar is accepted when ``dim == 1``)."""
+    arr = finite_array(x0, name)
+    if arr.ndim == 0 and dim == 1:
+        arr = arr.reshape(1)
+    if arr.shape != (dim,):
+        raise ValueError(f"{name} must have shape ({dim},), got {arr.shape}")
+    return arr
+
+
+def one_of(value, name: str, options) -> str:
+    """Check that ``value`` is one of ``options`` (strings)."""
+    if value not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)!r}, got {value!r}")
+    return value
+
+
+def check_finite_state(x: np.ndarray, step, what: str, *, bound: float = 1e100) -> None:
+    """Raise :class:`DivergenceError` if any entry of ``x`` is non-finite or huge."""
+    if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0.0) > bound:
+        raise DivergenceError(
+            f"{what} diverged at step {step}: the state left |x| <= {bound:g}. "
+            "The learning rate (or step size) is too large for this problem; "
+            "for a quadratic it must satisfy lr * lambda_max < 2."
+        )
