@@ -11,6 +11,9 @@ __version__ = "0.1.0"
 
 from ._validation import DivergenceError
 from .montecarlo import BlockStats, MCEstimate, monte_carlo
-from .problems import AffineGradient, GaussianQuadratic, StochasticObjective
+from .problems import (AffineGradient, DoubleWell, FiniteSumObjective, FunctionObjective,
+                       GaussianQuadratic, LinearRegression, MultiplicativeQuadratic,
+                       StochasticObjective, make_linear_regression)
+from .algorithms import SGD, Algorithm, MomentumSGD, Nesterov, check_stability, run, sample_paths
 from .random import PathRandom, plan_blocks
 from .sde import SDE, FunctionSDE, LinearStructure

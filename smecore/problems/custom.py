@@ -1,0 +1,265 @@
+"""Objectives built by the user: from callables, or as a finite sum of components.
+
+:class:`FunctionObjective` wraps user callables (value, gradient, stochastic
+gradient, optionally Hessian and noise covariance) and checks everything they
+return, so that a wrong shape or a NaN is reported with the callable's name
+instead of surfacing later as a silent NaN.
+
+:class:`FiniteSumObjective` is the base of finite-sum problems
+f(x) = sum_i p_i f_i(x): subclasses give the probabilities ``probs`` and the
+component gradients, and inherit the gradient, the exact noise covariance
+(E_i g_i g_i^T - grad grad^T) / B and the mini-batch sampler (B i.i.d. draws
+with replacement).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import finite_array, positive_int
+from .base import StochasticObjective
+
+
+class FiniteSumObjective(StochasticObjective):
+    """Base class of finite sums f(x) = sum_i p_i f_i(x), i = 1..m.
+
+    Subclasses set ``dim``, ``batch_size`` and ``probs`` (shape (m,), summing
+    to 1) and implement :meth:`component_grads` (and, for values and Hessians,
+    :meth:`component_values` and :meth:`component_hessians`). The mini-batch
+    gradient is the mean of ``batch_size`` component gradients whose indices
+    are drawn i.i.d. with probabilities ``probs``.
+
+    Uniform ``probs`` draw indices as ``rng.integers(0, m, (n, B))``; other
+    ``probs`` invert the cumulative distribution of ``rng.random((n, B))``.
+
+    Examples
+    --------
+    >>> from smecore.problems.nonlinear import DoubleWell
+    >>> p = DoubleWell()
+    >>> p.component_grads([[0.0]]).shape
+    (1, 3, 1)
+    >>> p.noise_cov([0.0])
+    array([[0.66666667]])
+    """
+
+    probs: np.ndarray
+
+    @property
+    def n_components(self) -> int:
+        """m, the number of components f_i."""
+        return self.probs.shape[0]
+
+    @property
+    def _uniform(self) -> bool:
+        return bool(np.all(self.probs == self.probs[0]))
+
+    # -- components (subclasses) ---------------------------------------------
+    def component_values(self, x):
+        """f_i(x) for every i; shape (..., m)."""
+        raise NotImplementedError
+
+    def component_grads(self, x):
+        """grad f_i(x) for every i; shape (..., m, d)."""
+        raise NotImplementedError
+
+    def component_hessians(self, x):
+        """Hessian of f_i at x for every i; shape (..., m, d, d)."""
+        raise NotImplementedError
+
+    # -- deterministic part ----------------------------------------------------
+    def value(self, x):
+        return self.component_values(self._points(x)) @ self.probs
+
+    def grad(self, x):
+        return np.einsum("m,...md->...d", self.probs, self.component_grads(self._points(x)))
+
+    def hessian(self, x):
+        return np.einsum("m,...mij->...ij", self.probs, self.component_hessians(self._points(x)))
+
+    def noise_cov(self, x):
+        """Sigma(x)/B = (E_i g_i g_i^T - grad f grad f^T) / B, shape (..., d, d).
+
+        Computed from the centred component gradients, which is the same
+        quantity but cannot lose positive semi-definiteness to cancellation.
+        """
+        grads = self.component_grads(self._points(x))
+        centred = grads - np.einsum("m,...md->...d", self.probs, grads)[..., None, :]
+        cov = np.einsum("m,...mi,...mj->...ij", self.probs, centred, centred)
+        return cov / self.batch_size
+
+    # -- sampling --------------------------------------------------------------
+    def sample_indices(self, n, rng):
+        """Indices (n, B) of the components in n independent mini-batches."""
+        m, size = self.n_components, (n, self.batch_size)
+        if self._uniform:
+            return rng.integers(0, m, size)
+        cdf = np.cumsum(self.probs)
+        cdf /= cdf[-1]
+        return np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), m - 1)
+
+    def grads_at_indices(self, x, idx):
+        """Gradients (n, B, d) of the components ``idx`` (n, B) at the rows of x (n, d).
+
+        The default evaluates all m components; subclasses with many
+        components override it.
+        """
+        grads = self.component_grads(x)
+        return np.take_along_axis(grads, idx[..., None], axis=1)
+
+    def sample_grad(self, x, rng):
+        x = self._points(x)
+        if x.ndim != 2:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        idx = self.sample_indices(x.shape[0], rng)
+        return self.grads_at_indices(x, idx).mean(axis=1)
+
+
+def _check_probs(probs, m, name="probs") -> np.ndarray:
+    """Probabilities of m components: non-negative, summing to 1 (to rounding)."""
+    if probs is None:
+        return np.full(m, 1.0 / m)
+    probs = finite_array(probs, name, shape=(m,))
+    if np.any(probs < 0):
+        raise ValueError(f"{name} must be non-negative")
+    if abs(probs.sum() - 1.0) > 1e-12 * m:
+        raise ValueError(f"{name} must sum to 1, got {probs.sum()!r}")
+    return probs / probs.sum()
+
+
+class FunctionObjective(StochasticObjective):
+    """A stochastic objective from user callables, with checked outputs.
+
+    Every callable receives a 2-D array ``x`` of shape (n, d) (points of any
+    leading shape are flattened to rows before the call and reshaped after),
+    and what it returns is checked for shape and finiteness; a violation
+    raises ``ValueError`` naming the callable.
+
+    Parameters
+    ----------
+    dim : int
+        Dimension d.
+    value : callable
+        ``value(x) -> (n,)``: f at the rows of x.
+    grad : callable
+        ``grad(x) -> (n, d)``: grad f.
+    sample_grad : callable
+        ``sample_grad(x, rng) -> (n, d)``: ONE stochastic gradient
+        grad f_gamma(x) per row (batch size 1), drawing its randomness from
+        ``rng`` with sizes whose first entry is n (``rng`` may be a
+        :class:`~smecore.random.PathRandom`). With ``batch_size`` B the
+        objective averages B independent calls.
+    hessian : callable, optional
+        ``hessian(x) -> (n, d, d)``. If omitted, the Hessian is approximated
+        by central finite differences of ``grad`` (step ~ 6e-6 |x|; error
+        about 1e-10 relative for smooth gradients) and ``exact_hessian`` is
+        False.
+    noise_cov : callable, optional
+        ``noise_cov(x) -> (n, d, d)``: Sigma(x), the covariance of ONE
+        stochastic gradient; the objective divides it by B. If omitted,
+        :meth:`noise_cov` (and so :meth:`noise_factor` and the SMEs) raises
+        ``NotImplementedError``; simulating the algorithms still works.
+    batch_size : int, default 1
+        Mini-batch size B.
+
+    Raises
+    ------
+    TypeError
+        If a callable argument is not callable.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def sample(x, rng):
+    ...     return x - rng.standard_normal(x.shape)
+    >>> p = FunctionObjective(
+    ...     2, value=lambda x: 0.5 * (x**2).sum(-1), grad=lambda x: x, sample_grad=sample,
+    ...     noise_cov=lambda x: np.broadcast_to(np.eye(2), x.shape + (2,)), batch_size=4)
+    >>> p.grad([1.0, 2.0])
+    array([1., 2.])
+    >>> np.round(p.hessian([1.0, 2.0]), 6)
+    array([[1., 0.],
+           [0., 1.]])
+    >>> p.noise_cov([0.0, 0.0])
+    array([[0.25, 0.  ],
+           [0.  , 0.25]])
+    >>> p.sample_grad(np.zeros((5, 2)), np.random.default_rng(0)).shape
+    (5, 2)
+    """
+
+    def __init__(self, dim, value, grad, sample_grad, hessian=None, noise_cov=None, batch_size=1):
+        self.dim = positive_int(dim, "dim")
+        self.noise_dim = self.dim
+        self.batch_size = positive_int(batch_size, "batch_size")
+        for name, fn, required in [
+            ("value", value, True),
+            ("grad", grad, True),
+            ("sample_grad", sample_grad, True),
+            ("hessian", hessian, False),
+            ("noise_cov", noise_cov, False),
+        ]:
+            if (required or fn is not None) and not callable(fn):
+                raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+        self._value, self._grad, self._sample_grad = value, grad, sample_grad
+        self._hessian, self._noise_cov = hessian, noise_cov
+
+    @property
+    def exact_hessian(self) -> bool:
+        """False when :meth:`hessian` is a finite-difference approximation."""
+        return self._hessian is not None
+
+    def _call(self, name, fn, x, tail, *args):
+        """Call ``fn`` on the rows of x, check the result has shape (n, *tail) and is finite."""
+        x = self._points(x)
+        rows = x.reshape(-1, self.dim)
+        out = np.asarray(fn(rows, *args), dtype=float)
+        want = (rows.shape[0],) + tail
+        if out.shape != want:
+            raise ValueError(
+                f"{name} returned shape {out.shape} for x of shape {rows.shape}; expected {want}"
+            )
+        if not np.all(np.isfinite(out)):
+            raise ValueError(f"{name} returned non-finite values")
+        return out.reshape(x.shape[:-1] + tail)
+
+    def value(self, x):
+        return self._call("value", self._value, x, ())
+
+    def grad(self, x):
+        return self._call("grad", self._grad, x, (self.dim,))
+
+    def hessian(self, x):
+        if self._hessian is not None:
+            return self._call("hessian", self._hessian, x, (self.dim, self.dim))
+        return self._finite_difference_hessian(self._points(x))
+
+    def _finite_difference_hessian(self, x):
+        # Central differences of grad along each axis, all in one call; the
+        # step balances truncation (h^2) against rounding (eps / h).
+        d = self.dim
+        step = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(x))  # (..., d)
+        shifts = np.eye(d) * step[..., None, :]  # (..., d, d): row j is step_j e_j
+        points = np.stack([x[..., None, :] + shifts, x[..., None, :] - shifts])  # (2, ..., d, d)
+        # Divide by the spacing actually represented in floating point.
+        spacing = np.einsum("...jj->...j", points[0] - points[1])
+        g = self.grad(points)
+        columns = (g[0] - g[1]) / spacing[..., :, None]  # (..., j, i) = d g_i / d x_j
+        hess = np.swapaxes(columns, -1, -2)
+        return 0.5 * (hess + np.swapaxes(hess, -1, -2))
+
+    def noise_cov(self, x):
+        if self._noise_cov is None:
+            raise NotImplementedError(
+                "this FunctionObjective was built without noise_cov: pass "
+                "noise_cov=lambda x: Sigma(x) (shape (n, d, d), covariance of one stochastic "
+                "gradient) to use noise covariances, noise factors or SMEs"
+            )
+        return self._call("noise_cov", self._noise_cov, x, (self.dim, self.dim)) / self.batch_size
+
+    def sample_grad(self, x, rng):
+        x = self._points(x)
+        if x.ndim != 2:
+            raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        total = self._call("sample_grad", self._sample_grad, x, (self.dim,), rng)
+        for _ in range(self.batch_size - 1):
+            total = total + self._call("sample_grad", self._sample_grad, x, (self.dim,), rng)
+        return total / self.batch_size
