@@ -17,3 +17,6 @@ from .problems import (AffineGradient, DoubleWell, FiniteSumObjective, FunctionO
 from .algorithms import SGD, Algorithm, MomentumSGD, Nesterov, check_stability, run, sample_paths
 from .random import PathRandom, plan_blocks
 from .sde import SDE, FunctionSDE, LinearStructure
+from .sme import (SGDSME, MomentumSME, NesterovSME, OnPosition, momentum_sme, momentum_state_map,
+                  momentum_state_unmap, nesterov_sme, sgd_sme, sme_initial_state)
+from .solvers import coupled_sgd_sme, sample_sde_paths, solve_sde
