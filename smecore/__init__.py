@@ -20,3 +20,6 @@ from .sde import SDE, FunctionSDE, LinearStructure
 from .sme import (SGDSME, MomentumSME, NesterovSME, OnPosition, momentum_sme, momentum_state_map,
                   momentum_state_unmap, nesterov_sme, sgd_sme, sme_initial_state)
 from .solvers import coupled_sgd_sme, sample_sde_paths, solve_sde
+from . import closed_forms
+from .moments import Moments, momentum_moments, nesterov_moments, sde_moments, sgd_moments
+from .weak import OrderFit, WeakError, asymptotic_slopes, fit_order, weak_error
