@@ -1,0 +1,313 @@
+"""Sphinx extension: the book's reproduction page, built from this build's chapters.
+
+The directive ``reproduction-table`` (argument ``results``, ``chapters`` or
+``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
+documents have been read, and myst-nb has executed the notebooks or taken them
+from its cache) the placeholder is replaced by a table built from the verdict
+lines (``PASS  S1  quantity: value  band [low, high]  (method)``) found in the
+cell outputs of every other document's doctree. The numbers on the page are
+therefore always those of the chapters rendered in the same build; there is no
+stored copy that could go stale.
+
+A verdict that fails makes the build emit a warning (``reproduction.fail``), so
+``jupyter-book build -W`` refuses to publish a book whose own checks fail.
+
+Registered in ``_config.yml`` under ``sphinx: local_extensions``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.metadata
+import platform
+import time
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from smecore.reproduce import RESULTS, VERDICT_PATTERN
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("results", "chapters", "environment")
+
+
+class reproduction_placeholder(nodes.General, nodes.Element):
+    """Replaced at doctree-resolved; never reaches a writer."""
+
+
+class ReproductionTable(SphinxDirective):
+    """``{reproduction-table} results|chapters|environment``."""
+
+    optional_arguments = 1
+    has_content = False
+
+    def run(self):
+        kind = self.arguments[0] if self.arguments else "results"
+        try:
+            directives.choice(kind, KINDS)
+        except ValueError:
+            raise self.error(f"reproduction-table: unknown kind {kind!r}; "
+                             f"choose one of {', '.join(KINDS)}") from None
+        self.env.reproduction_docs = getattr(self.env, "reproduction_docs", set())
+        self.env.reproduction_docs.add(self.env.docname)
+        return [reproduction_placeholder(kind=kind)]
+
+
+# ----------------------------------------------------------------------------- collecting
+
+def verdicts_in_doctree(doctree):
+    """Printed verdicts in the cell outputs of one doctree (myst-nb output blocks only).
+
+    Only literal blocks with the class ``output`` are searched, so a verdict line quoted
+    in prose or in a code cell's source is not mistaken for a result.
+
+    Examples
+    --------
+    >>> from docutils import nodes
+    >>> doc = nodes.section()
+    >>> doc += nodes.literal_block(text="PASS  S1  order: 1.02  band [0.9, 1.1]  (exact)",
+    ...                            classes=["output", "stream"])
+    >>> doc += nodes.literal_block(text="FAIL  S2  order: 3  band [1.9, 2.1]  (exact)")
+    >>> [(v["result"], v["status"], v["value"]) for v in verdicts_in_doctree(doc)]
+    [('S1', 'PASS', '1.02')]
+    """
+    found = []
+    for block in doctree.findall(nodes.literal_block):
+        if "output" not in block.get("classes", []):
+            continue
+        for line in block.astext().splitlines():
+            match = VERDICT_PATTERN.match(line.strip())
+            if match:
+                found.append(match.groupdict())
+    return found
+
+
+def _reading_order(env, root):
+    order, seen = [], set()
+
+    def walk(docname):
+        if docname in seen:
+            return
+        seen.add(docname)
+        order.append(docname)
+        for child in env.toctree_includes.get(docname, []):
+            walk(child)
+
+    walk(root)
+    order += sorted(set(env.found_docs) - seen)  # documents outside every toctree, last
+    return order
+
+
+def collect(app, exclude=()):
+    """``[(docname, is_notebook, verdicts)]`` for every document in reading order."""
+    env = app.env
+    chapters = []
+    for docname in _reading_order(env, app.config.root_doc):
+        if docname in exclude or docname not in env.all_docs:
+            continue
+        is_notebook = str(env.doc2path(docname)).endswith(".ipynb")
+        verdicts = verdicts_in_doctree(env.get_doctree(docname))
+        if is_notebook or verdicts:
+            chapters.append((docname, is_notebook, verdicts))
+    return chapters
+
+
+def _exec_data(env, docname):
+    data = getattr(env, "nb_metadata", {}).get(docname, {})
+    return data.get("exec_data") if isinstance(data, dict) else None
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def _para(*content):
+    para = nodes.paragraph()
+    for item in content:
+        para += nodes.Text(item) if isinstance(item, str) else item
+    return para
+
+
+def _table(headers, rows, widths=None):
+    # "colwidths-given" makes the HTML writer emit the relative widths (percentages).
+    table = nodes.table(classes=["reproduction-table"] + (["colwidths-given"] if widths else []))
+    group = nodes.tgroup(cols=len(headers))
+    table += group
+    for width in widths or [1] * len(headers):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.thead()
+    group += head
+    head += _row(headers)
+    body = nodes.tbody()
+    group += body
+    for row in rows:
+        body += _row(row)
+    return table
+
+
+def _row(cells):
+    row = nodes.row()
+    for cell in cells:
+        entry = nodes.entry()
+        if isinstance(cell, str):
+            entry += _para(cell)
+        elif isinstance(cell, nodes.Node):
+            entry += cell if isinstance(cell, nodes.Body) else _para(cell)
+        else:  # a list of nodes
+            entry += cell
+        row += entry
+    return row
+
+
+def _link(app, fromdocname, docname):
+    title = app.env.titles[docname].astext() if docname in app.env.titles else docname
+    return nodes.reference("", title, internal=True,
+                           refuri=app.builder.get_relative_uri(fromdocname, docname))
+
+
+def _counts(verdicts):
+    n_pass = sum(v["status"] == "PASS" for v in verdicts)
+    n_fail = len(verdicts) - n_pass
+    para = _para(f"{n_pass} PASS")
+    if n_fail:
+        para += nodes.Text(", ")
+        para += nodes.strong(text=f"{n_fail} FAIL")
+    return para
+
+
+def _measured(verdicts):
+    items = nodes.bullet_list(classes=["reproduction-values"])
+    for v in verdicts:
+        unc = f" ± {v['uncertainty']}" if v["uncertainty"] else ""
+        text = (f"{v['quantity']}: {v['value']}{unc} in [{v['low']}, {v['high']}] "
+                f"({v['method']}) ")
+        status = nodes.Text(v["status"]) if v["status"] == "PASS" else nodes.strong(text=v["status"])
+        items += nodes.list_item("", _para(text, status))
+    return items
+
+
+def results_table(app, fromdocname, chapters):
+    by_id = {}
+    for docname, _, verdicts in chapters:
+        for v in verdicts:
+            by_id.setdefault(v["result"], []).append((docname, v))
+    rows = []
+    for rid in list(RESULTS) + sorted(set(by_id) - set(RESULTS)):
+        found = by_id.get(rid, [])
+        if not found:
+            rows.append([rid, RESULTS.get(rid, ""), "—", "not yet illustrated", "—"])
+            continue
+        docs = list(dict.fromkeys(d for d, _ in found))
+        links = _para()
+        for i, docname in enumerate(docs):
+            if i:
+                links += nodes.Text(", ")
+            links += _link(app, fromdocname, docname)
+        verdicts = [v for _, v in found]
+        rows.append([rid, RESULTS.get(rid, ""), links, _counts(verdicts), _measured(verdicts)])
+    return _table(["id", "result", "chapter", "verdicts", "measured (value in band)"], rows,
+                  widths=[6, 22, 15, 12, 45])
+
+
+def chapters_table(app, fromdocname, chapters):
+    rows, total = [], 0.0
+    for docname, is_notebook, verdicts in chapters:
+        data = _exec_data(app.env, docname) if is_notebook else None
+        if data:
+            mtime = data.get("mtime")
+            if mtime and mtime >= getattr(app, "reproduction_build_started", float("inf")):
+                execution = "executed in this build"
+            elif mtime:
+                when = datetime.datetime.fromtimestamp(mtime).strftime("%Y-%m-%d %H:%M")
+                execution = f"from the execution cache (run {when})"
+            else:
+                execution = data.get("method", "executed")
+            if not data.get("succeeded", True):
+                execution += f", error: {data.get('error')}"
+            runtime = data.get("runtime")
+            total += runtime or 0.0
+            runtime = f"{runtime:.1f}" if runtime is not None else "—"
+        else:
+            execution = "stored outputs (not executed in this build)" if is_notebook else "—"
+            runtime = "—"
+        rows.append([_para(_link(app, fromdocname, docname)), execution, runtime,
+                     _counts(verdicts)])
+    all_verdicts = [v for _, _, vs in chapters for v in vs]
+    total = f"{total:.1f}" if any(r[2] != "—" for r in rows) else "—"
+    rows.append([_para(nodes.strong(text="total")), "", total, _counts(all_verdicts)])
+    return _table(["chapter", "execution", "run time (s)", "verdicts"], rows)
+
+
+def _version(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def environment_table():
+    rows = [["python", platform.python_version()]]
+    rows += [[name, _version(name)] for name in
+             ("smecore", "numpy", "scipy", "matplotlib", "jupyter-book", "sphinx", "myst-nb")]
+    rows += [["platform", platform.platform()],
+             ["built", datetime.datetime.now().isoformat(timespec="seconds")]]
+    return _table(["software", "version"], rows)
+
+
+# ----------------------------------------------------------------------------- events
+
+def fill_placeholders(app, doctree, fromdocname):
+    placeholders = list(doctree.findall(reproduction_placeholder))
+    if not placeholders:
+        return
+    chapters = collect(app, exclude=getattr(app.env, "reproduction_docs", set()) | {fromdocname})
+    for node in placeholders:
+        kind = node["kind"]
+        if kind == "results":
+            failed = [(d, v) for d, _, vs in chapters for v in vs if v["status"] == "FAIL"]
+            if failed:
+                listing = "; ".join(f"{d}: {v['result']} {v['quantity']}" for d, v in failed)
+                logger.warning(f"{len(failed)} verdict(s) FAIL in this build: {listing}",
+                               type="reproduction", subtype="fail", location=node)
+            node.replace_self(results_table(app, fromdocname, chapters))
+        elif kind == "chapters":
+            node.replace_self(chapters_table(app, fromdocname, chapters))
+        else:
+            node.replace_self(environment_table())
+
+
+def note_start(app):
+    app.reproduction_build_started = time.time()
+
+
+def always_reread(app, env, added, changed, removed):
+    # The page depends on every chapter, which Sphinx cannot know; re-reading it on every
+    # build (it is small) makes it rewritten, so doctree-resolved refreshes its tables.
+    return sorted(getattr(env, "reproduction_docs", set()) - set(removed))
+
+
+def purge(app, env, docname):
+    getattr(env, "reproduction_docs", set()).discard(docname)
+
+
+def merge(app, env, docnames, other):
+    env.reproduction_docs = getattr(env, "reproduction_docs", set()) | \
+        (getattr(other, "reproduction_docs", set()) & set(docnames))
+
+
+def _skip(self, node):
+    raise nodes.SkipNode
+
+
+def setup(app):
+    app.add_node(reproduction_placeholder, **{fmt: (_skip, None) for fmt in
+                                              ("html", "latex", "text", "man", "texinfo")})
+    app.add_directive("reproduction-table", ReproductionTable)
+    app.connect("builder-inited", note_start)
+    app.connect("doctree-resolved", fill_placeholders)
+    app.connect("env-get-outdated", always_reread)
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True,
+            "env_version": 1}

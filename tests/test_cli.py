@@ -1,0 +1,294 @@
+"""The command line ``python -m smecore reproduce`` and its report.
+
+Usage errors are checked through a real ``python -m smecore`` process (exit status and
+message). The runs use a small fake book (a ``_toc.yml`` and tiny chapters that use
+:class:`smecore.report.Verdicts`) so that passing, failing, crashing and unsaved chapters are
+all covered in seconds; one more test runs the real setting chapter with ``--quick``.
+The report builder is unit-tested on fake executed notebooks, without a kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from smecore import reproduce as rp
+from smecore.__main__ import main
+from smecore.report import Verdict
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def smecore_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "smecore", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+# ----------------------------------------------------------------------------- usage
+
+def test_help_documents_options_and_example():
+    top = smecore_cli("--help")
+    assert top.returncode == 0 and "reproduce" in top.stdout and "example" in top.stdout
+    result = smecore_cli("reproduce", "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("--quick", "--seed", "--chapters", "--jobs", "--out", "exit status"):
+        assert option in result.stdout, option
+    assert "examples:" in result.stdout and "python -m smecore reproduce --quick" in result.stdout
+
+
+def test_unknown_chapter_exits_2_naming_it():
+    result = smecore_cli("reproduce", "--chapters", "nonexistent")
+    assert result.returncode == 2
+    assert "unknown chapter 'nonexistent'" in result.stderr and "available:" in result.stderr
+
+
+@pytest.mark.parametrize("jobs", ["0", "-2", "two"])
+def test_bad_jobs_exits_2(jobs):
+    result = smecore_cli("reproduce", "--jobs", jobs)
+    assert result.returncode == 2
+    assert "argument --jobs" in result.stderr and repr(jobs) in result.stderr
+
+
+def test_bad_seed_exits_2():
+    result = smecore_cli("reproduce", "--seed", "-1")
+    assert result.returncode == 2 and "argument --seed" in result.stderr
+
+
+def test_unknown_kernel_exits_2():
+    result = smecore_cli("reproduce", "--kernel", "no-such-kernel")
+    assert result.returncode == 2 and "argument --kernel" in result.stderr
+
+
+def test_missing_command_exits_2():
+    result = smecore_cli()
+    assert result.returncode == 2 and "COMMAND" in result.stderr
+
+
+def test_root_without_toc_exits_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--root", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "argument --root" in capsys.readouterr().err
+
+
+def test_out_that_is_a_file_exits_2(tmp_path, capsys):
+    book = fake_book(tmp_path / "book")
+    blocker = tmp_path / "report-here"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--root", str(book), "--out", str(blocker)])
+    assert exc.value.code == 2
+    assert "argument --out" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- fake book
+
+PARAMS = "quick = False  # True: small sizes\nseed = 11"
+CHAPTERS = {
+    # value 1.0 only when quick=True reaches the notebook; 1.05 otherwise: both PASS.
+    "good": ["from smecore.report import Verdicts\nv = Verdicts('good', seed=seed)",
+             "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact')\n"
+             "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001)",
+             "v.save()"],
+    "bad": ["from smecore.report import Verdicts\nv = Verdicts('bad', seed=seed)",
+            "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact')",
+            "v.save()"],
+    # prints its verdict but never saves it: the report parses the notebook instead
+    "unsaved": ["from smecore.report import Verdicts\nv = Verdicts('unsaved', seed=seed)",
+                "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01)"],
+    # stops with an error after one verdict
+    "broken": ["from smecore.report import Verdicts\nv = Verdicts('broken', seed=seed)",
+               "v.check('N1', 'gap', 0.5, 0, 1, method='exact')",
+               "raise RuntimeError('chapter bug')", "v.save()"],
+}
+
+
+def fake_book(root, chapters=CHAPTERS):
+    """A book root with ``_toc.yml`` and the given chapters (name -> code cells)."""
+    (root / "book").mkdir(parents=True)
+    files = "\n".join(f"      - file: book/{name}" for name in chapters)
+    (root / "_toc.yml").write_text(f"format: jb-book\nroot: book/intro\nparts:\n"
+                                   f"  - caption: Fake\n    chapters:\n{files}\n"
+                                   f"      - file: book/notes\n")
+    (root / "book" / "intro.md").write_text("# Intro\n")
+    (root / "book" / "notes.md").write_text("# Notes, not a chapter\n")
+    for name, cells in chapters.items():
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                     "language": "python"}
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"# {name}"))
+        nb.cells.append(nbformat.v4.new_code_cell(PARAMS, metadata={"tags": ["parameters"]}))
+        nb.cells += [nbformat.v4.new_code_cell(src) for src in cells]
+        nbformat.write(nb, str(root / "book" / f"{name}.ipynb"))
+    return root
+
+
+def test_available_chapters_follow_the_toc(tmp_path):
+    book = fake_book(tmp_path)
+    assert list(rp.available_chapters(book)) == list(CHAPTERS)  # notes.md is not a chapter
+
+
+def test_list_prints_the_chapters(tmp_path, capsys):
+    book = fake_book(tmp_path)
+    assert main(["reproduce", "--root", str(book), "--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in CHAPTERS)
+
+
+def test_passing_chapter_writes_a_report_of_passes(tmp_path, capsys):
+    book = fake_book(tmp_path / "book", {"good": CHAPTERS["good"]})
+    out = tmp_path / "out"
+    # A record left over from an earlier run must not leak into this one.
+    (out / "records" / "good").mkdir(parents=True)
+    (out / "records" / "good" / "stale.json").write_text(json.dumps(
+        {"chapter": "good", "seed": 0, "verdicts": [{"result": "S1", "quantity": "stale",
+         "value": 9.0, "low": 0.0, "high": 1.0, "method": "exact", "passed": False}]}))
+    status = main(["reproduce", "--root", str(book), "--chapters", "book/good", "--quick",
+                   "--seed", "5", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "good" in printed and "total" in printed and "report.json" in printed
+
+    report = json.loads((out / "report.json").read_text())
+    records = report["verdicts"]
+    assert [r["result"] for r in records] == ["S1", "L5"]
+    assert all(r["status"] == "PASS" and r["passed"] for r in records)
+    assert records[0]["value"] == 1.0  # quick=True reached the notebook
+    assert all(r["seed"] == 5 and r["chapter"] == "good" and r["source"] == "json"
+               for r in records)
+    for r in records:
+        assert {"quantity", "value", "uncertainty", "low", "high", "method", "wall_time"} <= set(r)
+        assert r["wall_time"] > 0
+        assert {"python", "numpy", "scipy", "smecore"} <= set(r["versions"])
+    assert report["summary"] == {"n_verdicts": 2, "n_pass": 2, "n_fail": 0,
+                                 "chapters_not_ok": [], "ok": True}
+    assert report["options"]["quick"] is True and report["options"]["seed"] == 5
+    assert (out / "notebooks" / "good.ipynb").is_file()
+    md = (out / "report.md").read_text()
+    assert "fitted order" in md and "| S1 |" in md and "FAIL |" not in md.split("## Verdicts")[1]
+
+
+def test_failing_crashing_and_unsaved_chapters_in_parallel(tmp_path, capsys):
+    book = fake_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--jobs", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL  S2" in printed and "chapter bug" in printed
+
+    report = json.loads((out / "report.json").read_text())
+    chapters = {c["chapter"]: c for c in report["chapters"]}
+    assert list(chapters) == list(CHAPTERS)  # reading order, whatever finished first
+    assert chapters["good"]["status"] == "ok" and chapters["good"]["n_fail"] == 0
+    assert chapters["bad"]["n_fail"] == 1
+    assert chapters["unsaved"]["verdict_source"] == "notebook"
+    assert chapters["broken"]["status"] == "error" and "RuntimeError" in chapters["broken"]["error"]
+    by_id = {r["result"]: r for r in report["verdicts"]}
+    assert by_id["S1"]["value"] == 1.05 and by_id["S1"]["seed"] == 11  # chapter defaults
+    assert by_id["S2"]["status"] == "FAIL"
+    assert by_id["M1"]["quantity"] == "drift: slope" and by_id["M1"]["uncertainty"] == 0.01
+    assert by_id["N1"]["status"] == "PASS" and by_id["N1"]["source"] == "notebook"
+    assert report["summary"]["ok"] is False and report["summary"]["chapters_not_ok"] == ["broken"]
+    assert report["results"]["S2"]["n_fail"] == 1 and report["results"]["A1"]["chapters"] == []
+
+
+@pytest.mark.notebooks
+def test_quick_run_of_the_setting_chapter(tmp_path):
+    if "setting" not in rp.available_chapters(ROOT):
+        pytest.skip("book/setting.ipynb is not (yet) listed in _toc.yml")
+    out = tmp_path / "out"
+    result = smecore_cli("reproduce", "--quick", "--chapters", "setting", "--out", str(out),
+                         "--no-progress")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdicts"], "the setting chapter recorded no verdict"
+    assert all(r["status"] == "PASS" for r in report["verdicts"]), report["verdicts"]
+    assert all(r["chapter"] == "setting" and r["source"] == "json" for r in report["verdicts"])
+    assert "setting" in (out / "report.md").read_text()
+
+
+# ----------------------------------------------------------------------------- report builder
+
+@pytest.mark.parametrize("verdict", [
+    Verdict("S1", "fitted order", 1.0004, 0.9, 1.1, "exact", None, True),
+    Verdict("S2", "E g: slope: at T", 2.05, 1.9, None, "backward", 0.012, True),
+    Verdict("T1", "|z|", float("inf"), 0.0, 4.0, "monte carlo", None, False),
+    Verdict("D1", "level", -3.25e-7, None, 0.0, "closed form", 1e-9, True),
+])
+def test_printed_verdict_lines_parse_back(verdict):
+    parsed = rp.parse_verdict_line(verdict.line())
+    assert parsed is not None, verdict.line()
+    assert (parsed["result"], parsed["quantity"], parsed["method"], parsed["passed"]) == \
+        (verdict.result, verdict.quantity, verdict.method, verdict.passed)
+    for key in ("value", "low", "high", "uncertainty"):
+        expected = getattr(verdict, key)
+        assert (parsed[key] is None) == (expected is None), key
+        if expected is not None:
+            assert parsed[key] == pytest.approx(expected, rel=5e-3), key
+
+
+def executed_notebook(lines, params=PARAMS):
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_code_cell(params, metadata={"tags": ["parameters"]},
+                                              execution_count=1))
+    cell = nbformat.v4.new_code_cell("verdicts.check(...)", execution_count=2,
+                                     metadata={"tags": ["nbval-check-output"]})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "True"},
+                                           execution_count=2)]
+    nb.cells.append(cell)
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        "A quoted line is no verdict:\nPASS  S1  x: 1  band [0, 2]  (exact)"))
+    return nb
+
+
+def test_report_from_a_fake_executed_notebook(tmp_path):
+    nb = executed_notebook([
+        "PASS  S1  max |z| of E f(x_k): 2.8  band [0, 4.5]  (monte carlo)",
+        "FAIL  S2  fitted order: 1.52 +/- 0.03  band [1.9, 2.1]  (exact)",
+        "2 of 2 verdicts PASS",
+        "wall time 4.6 s",
+    ])
+    verdicts = rp.verdicts_from_notebook(nb)
+    assert [(v["result"], v["passed"]) for v in verdicts] == [("S1", True), ("S2", False)]
+    assert verdicts[1]["uncertainty"] == 0.03 and verdicts[1]["low"] == 1.9
+    assert rp.parameter_defaults(nb) == {"quick": False, "seed": 11}
+
+    chapter = {"name": "fake", "notebook": "book/fake.ipynb", "output": "out/fake.ipynb",
+               "status": "ok", "error": None, "wall_time": 4.6,
+               "seed": rp.parameter_defaults(nb)["seed"], "source": "notebook",
+               "verdicts": verdicts}
+    env = {"python": "3.11.7", "numpy": "2.0", "scipy": "1.14", "smecore": "0.1.0"}
+    report = rp.build_report([chapter], options={"quick": True, "seed": None, "jobs": 1},
+                             env=env, total_wall_time=5.0, created="2026-01-01T00:00:00")
+    assert report["summary"] == {"n_verdicts": 2, "n_pass": 1, "n_fail": 1,
+                                 "chapters_not_ok": [], "ok": False}
+    assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL"]
+    assert all(r["seed"] == 11 and r["versions"] == env and r["wall_time"] == 4.6
+               for r in report["verdicts"])
+    assert list(report["results"])[:9] == list(rp.RESULTS)
+    assert report["results"]["S2"] == {"description": rp.RESULTS["S2"], "chapters": ["fake"],
+                                       "n_pass": 0, "n_fail": 1}
+
+    json_path, md_path = rp.write_report(report, tmp_path / "out")
+    assert json.loads(json_path.read_text()) == report
+    md = md_path.read_text()
+    assert "**1 of 2 verdicts PASS**, 1 FAIL" in md
+    assert "| S2 | fake | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
+    assert "max \\|z\\| of E f(x_k)" in md  # table pipes escaped
+    assert "| T1 | " in md and "not yet illustrated" in md
+    table = rp.summary_table(report)
+    assert "FAILED" in table and "FAIL  S2  [fake] fitted order" in table
+
+
+def test_chapter_without_verdicts_is_not_ok():
+    chapter = {"name": "empty", "notebook": "e.ipynb", "output": "o/e.ipynb", "status": "ok",
+               "error": None, "wall_time": 1.0, "seed": 1, "source": "notebook", "verdicts": []}
+    report = rp.build_report([chapter], env={}, created="2026-01-01T00:00:00")
+    assert report["summary"]["ok"] is False and report["summary"]["chapters_not_ok"] == ["empty"]
+    assert "no verdict" in rp.summary_table(report)
