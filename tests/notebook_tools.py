@@ -44,9 +44,14 @@ def checked_text(nb) -> str:
             continue
         for o in cell.get("outputs", []):
             if o.get("output_type") == "stream":
-                out.append(o.get("text", ""))
+                text = o.get("text", "")
             elif o.get("output_type") in ("execute_result", "display_data"):
-                out.append(o.get("data", {}).get("text/plain", ""))
+                text = o.get("data", {}).get("text/plain", "")
+            else:
+                continue
+            text = "".join(text) if isinstance(text, list) else text
+            # Outputs are separate: never let one glue onto the next line.
+            out.append(text if text.endswith("\n") else text + "\n")
     return "".join(out)
 
 
