@@ -625,25 +625,40 @@ def _homogeneous_moments(linear, n, S0, elapsed):
     return out
 
 
-def _singular_split(linear, n, t_scale):
-    """Write L(t) = R / t + L1 near t = 0, or return None if L is regular there.
+def _regular_at_zero(linear, n) -> bool:
+    """Whether the moment operator is defined (finite) at t = 0."""
+    try:
+        with np.errstate(all="ignore"):
+            return bool(np.all(np.isfinite(_sde_operator(linear, 0.0, n))))
+    except (ValueError, ZeroDivisionError, FloatingPointError):
+        return False
 
-    Raises ValueError if L(t) is singular but not of that form.
+
+def _singular_split(linear, n, t_scale):
+    """Write L(t) = R / t + L1 near t = 0 (for an operator singular at t = 0).
+
+    Raises ValueError if L(t) is not of that form.
     """
     t1, t2, t3 = 1e-3 * t_scale, 2e-3 * t_scale, 3.7e-3 * t_scale
     with np.errstate(all="ignore"):
         L1_, L2_, L3_ = (_sde_operator(linear, t, n) for t in (t1, t2, t3))
     R = (L1_ - L2_) / (1 / t1 - 1 / t2)
     L1 = L1_ - R / t1
-    scale = max(np.max(np.abs(L1_)), 1.0)
-    if np.max(np.abs(R)) <= 1e-12 * scale * t1:
-        return None
     if np.max(np.abs(R / t3 + L1 - L3_)) > 1e-9 * np.max(np.abs(L3_)):
         raise ValueError(
             "sde_moments: the linear SDE's drift is time dependent and singular at t0 = 0 but "
             "not of the form R/t + L1; start the SDE at t0 > 0"
         )
     return R, L1
+
+
+def _split_holds(linear, n, R, L1, t_end) -> bool:
+    """Whether L(t) = R/t + L1 holds (to rounding) at a few points up to ``t_end``."""
+    for t in (0.31 * t_end, 0.77 * t_end, t_end):
+        L = _sde_operator(linear, t, n)
+        if np.max(np.abs(R / t + L1 - L)) > 1e-12 * max(np.max(np.abs(L)), 1.0):
+            return False
+    return True
 
 
 def _frobenius_series(R, L1, s0, t):
@@ -672,16 +687,19 @@ def _time_dependent_moments(linear, n, S0, times, t0):
     if later.size == 0:
         return out
     t_start = t0
-    if t0 == 0.0:
-        split = _singular_split(linear, n, later[-1])
-        if split is not None:
-            R, L1 = split
-            # Start inside the radius where a few series terms are exact to rounding.
-            t_start = min(0.5 * later[0], 0.05 / max(np.linalg.norm(L1, 2), 1e-300))
-            s0 = _frobenius_series(R, L1, s0, t_start)
 
     def rhs(t, s):
         return _sde_operator(linear, t, n) @ s
+
+    if t0 == 0.0 and not _regular_at_zero(linear, n):
+        R, L1 = _singular_split(linear, n, later[-1])
+        # Start inside the radius where a few series terms are exact to rounding.
+        t_start = min(0.5 * later[0], 0.05 / max(np.linalg.norm(L1, 2), 1e-300))
+        s0 = _frobenius_series(R, L1, s0, t_start)
+        if _split_holds(linear, n, R, L1, later[-1]):
+            # L(t) = R/t + L1 on the whole interval (Nesterov): skip rebuilding L at every step.
+            def rhs(t, s):  # noqa: F811
+                return R @ s / t + L1 @ s
 
     atol = 1e-15 * max(np.max(np.abs(s0)), 1.0)
     unique, index = np.unique(later, return_inverse=True)  # solve_ivp wants strictly increasing

@@ -450,3 +450,19 @@ def test_scaled_velocity():
     np.testing.assert_allclose(s.second[:, :2, 2:], 5 * m.second[:, :2, 2:])
     np.testing.assert_allclose(s.second[:, 2:, 2:], 25 * m.second[:, 2:, 2:])
     np.testing.assert_array_equal(s.second[:, :2, :2], m.second[:, :2, :2])
+
+
+def test_sde_moments_smooth_time_dependent_drift_from_zero():
+    """dX = -(1 + t) X dt + dW from t = 0: E X_t = x0 exp(-(t + t^2/2)) (regular, not singular)."""
+    from smecore.sde import FunctionSDE, LinearStructure
+
+    lin = LinearStructure(
+        lambda t: np.array([[-(1.0 + t), 0.0]]),
+        lambda t: np.array([[0.0, 0.0], [0.0, 1.0]]).reshape(1, 2, 1, 2),
+        time_homogeneous=False,
+        additive=True,
+    )
+    sde = FunctionSDE(lambda t, x: -(1 + t) * x, lambda t, x: np.ones(x.shape + (1,)), 1, 1, linear=lin)
+    times = np.array([0.0, 0.5, 1.0])
+    m = sde_moments(sde, [2.0], times)
+    np.testing.assert_allclose(m.mean[:, 0], 2.0 * np.exp(-(times + times**2 / 2)), rtol=1e-10)
