@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict, dataclass, field
 
 METHODS = ("exact", "backward", "monte carlo", "closed form", "ode")
+#: Error measures below this (with a band starting at 0) are printed as "< 1e-12".
+ROUNDING_FLOOR = 1e-12
 
 
 def _fmt(value, digits):
@@ -44,8 +46,18 @@ class Verdict:
         band = f"[{_fmt(self.low, digits)}, {_fmt(self.high, digits)}]"
         unc = f" +/- {_fmt(self.uncertainty, 2)}" if self.uncertainty is not None else ""
         status = "PASS" if self.passed else "FAIL"
-        return (f"{status}  {self.result:<3} {self.quantity}: {_fmt(self.value, digits)}{unc}"
+        return (f"{status}  {self.result:<3} {self.quantity}: {self.shown_value(digits)}{unc}"
                 f"  band {band}  ({self.method})")
+
+    def shown_value(self, digits: int = 3) -> str:
+        """The value as printed; errors at rounding level print as '< 1e-12'.
+
+        Their digits depend on the BLAS build and the order of floating-point
+        operations, so printing them would make stored outputs machine-specific.
+        """
+        if self.low == 0 and 0 <= self.value < ROUNDING_FLOOR:
+            return f"< {ROUNDING_FLOOR:g}"
+        return _fmt(self.value, digits)
 
 
 @dataclass
@@ -64,6 +76,9 @@ class Verdicts:
     >>> v = Verdicts("demo", seed=1)
     >>> v.check("S1", "fitted order", 1.0004, 0.9, 1.1, method="exact")
     PASS  S1  fitted order: 1  band [0.9, 1.1]  (exact)
+    True
+    >>> v.check("S2", "closed form vs engine, relative error", 3.1e-16, 0, 1e-10, method="exact")
+    PASS  S2  closed form vs engine, relative error: < 1e-12  band [0, 1e-10]  (exact)
     True
     >>> v.all_passed
     True

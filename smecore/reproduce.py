@@ -63,7 +63,7 @@ PARAMETERS_TAG = "parameters"
 #: "PASS  S1  quantity: 1.02 +/- 0.01  band [0.9, 1.1]  (exact)". The quantity may itself
 #: contain ": ", so it is matched up to the last ": " followed by a value.
 VERDICT_PATTERN = re.compile(
-    r"^(?P<status>PASS|FAIL)\s+(?P<result>\S+)\s+(?P<quantity>.*): (?P<value>\S+)"
+    r"^(?P<status>PASS|FAIL)\s+(?P<result>\S+)\s+(?P<quantity>.*): (?P<value>(?:< )?\S+)"
     r"(?: \+/- (?P<uncertainty>\S+))?\s+band \[(?P<low>[^,\]]+), (?P<high>[^\]]+)\]"
     r"\s+\((?P<method>[^)]*)\)\s*$"
 )
@@ -153,7 +153,8 @@ def _number(text):
     if text is None or text.strip() == "-":
         return None
     try:
-        return float(text)
+        # "< 1e-12" (an error at rounding level) is reported as its bound.
+        return float(text.removeprefix("< "))
     except ValueError:
         return None
 
@@ -176,6 +177,8 @@ def parse_verdict_line(line):
     >>> v = parse_verdict_line("PASS  S1  fitted order: 1.02 +/- 0.01  band [0.9, 1.1]  (exact)")
     >>> v["result"], v["quantity"], v["value"], v["uncertainty"], v["high"], v["passed"]
     ('S1', 'fitted order', 1.02, 0.01, 1.1, True)
+    >>> parse_verdict_line("PASS  S2  relative error: < 1e-12  band [0, 1e-10]  (exact)")["value"]
+    1e-12
     >>> parse_verdict_line("2 of 2 verdicts PASS") is None
     True
     """
