@@ -11,7 +11,10 @@ Gaussian gradients sharing Brownian increments with an SME)::
 
 :func:`run` streams Monte Carlo statistics of observables through
 :func:`smecore.montecarlo.monte_carlo` (bit-identical for any chunk size or
-executor); :func:`sample_paths` returns whole paths for small runs.
+executor); :func:`sample_paths` returns whole paths for small runs. Plain SGD
+on a problem with ``grad_transposed_at`` (linear regression) takes a fast
+path: paths along the last axis, updated in place tile by tile, mini-batch
+indices drawn many steps at a time (the same draws as the generic loop).
 
 Conventions (paper.md, table of results; engine brief):
 
@@ -35,7 +38,7 @@ from ._validation import (
     positive_int,
     state_vector,
 )
-from .montecarlo import monte_carlo
+from .montecarlo import BlockStats, monte_carlo
 from .observables import Statistics, StatsRecorder, normalize_observables, record_steps
 from .problems.base import StochasticObjective
 from .random import DEFAULT_BLOCK_SIZE, PathRandom
@@ -380,6 +383,71 @@ def _iterate(algorithm, problem, x0, steps, rand, view):
             check_finite_state(part, k + 1, repr(algorithm))
 
 
+#: Floats per tile of paths in SGD's in-place path (its few arrays stay in L2).
+TILE_FLOATS = 1 << 16
+_BOUND_SQ = 1e200  # check_finite_state's bound, squared
+
+
+def _check_finite_fast(x, step, what):
+    """check_finite_state at the cost of one reduction.
+
+    A NaN or inf makes sum x_i^2 NaN or inf, and an entry above 1e100 makes
+    it exceed 1e200; only then (the run is diverging) is the exact entrywise
+    check needed, which raises exactly when check_finite_state does.
+    """
+    flat = x.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.einsum("i,i->", flat, flat)
+    if not total <= _BOUND_SQ:
+        check_finite_state(x, step, what)
+
+
+#: SGD's fast path draws the mini-batch indices of this many steps at once (per block).
+INDEX_STEPS = 16
+
+
+def _has_fast_sgd(algorithm, problem, observe):
+    """Plain SGD on a problem that computes gradients in the transposed layout."""
+    return (type(algorithm) is SGD and observe == "position"
+            and callable(getattr(problem, "grad_transposed_at", None))
+            and callable(getattr(problem, "draw_indices_transposed", None)))
+
+
+def _run_sgd_tiles(algorithm, problem, x0, steps, observables, rand):
+    """SGD in place, x^T of shape (d, n), tile after tile of whole blocks.
+
+    Each block keeps its generator and draws its mini-batch indices
+    ``INDEX_STEPS`` steps at a time, the very numbers the generic loop draws
+    one step at a time; so the paths are the generic loop's (up to the
+    rounding of the arithmetic) and the result does not depend on the
+    tiling, the chunks or the executor.
+    """
+    d = x0.shape[0]
+    n_steps = int(steps[-1])
+    wanted = np.zeros(n_steps + 1, dtype=bool)
+    wanted[steps] = True
+    what = repr(algorithm)
+    results = []
+    for tile in rand.tiles(max(1, TILE_FLOATS // d)):
+        recorder = StatsRecorder(observables, tile.sizes)
+        x_t = np.empty((d, tile.n_paths))
+        x_t[:] = x0[:, None]
+        work = np.empty((d + 1, tile.n_paths))
+        if wanted[0]:
+            recorder.record(x_t.T)
+        for k in range(n_steps):
+            if k % INDEX_STEPS == 0:
+                indices = problem.draw_indices_transposed(tile, tile.n_paths, INDEX_STEPS)
+            with np.errstate(over="ignore", invalid="ignore"):
+                x_t -= problem.grad_transposed_at(x_t, indices[k % INDEX_STEPS], out=work,
+                                                  scale=algorithm.lr)
+            _check_finite_fast(x_t, k + 1, what)
+            if wanted[k + 1]:
+                recorder.record(x_t.T)
+        results.append(recorder.result())
+    return {name: BlockStats.concat(r[name] for r in results) for name in results[0]}
+
+
 class _SimulateChunk:
     """Chunk function for :func:`smecore.montecarlo.monte_carlo` (module level: picklable)."""
 
@@ -388,6 +456,9 @@ class _SimulateChunk:
         self.steps, self.observables, self.observe = steps, observables, observe
 
     def __call__(self, rand):
+        if _has_fast_sgd(self.algorithm, self.problem, self.observe):
+            return _run_sgd_tiles(self.algorithm, self.problem, self.x0, self.steps,
+                                  self.observables, rand)
         recorder = StatsRecorder(self.observables, rand.sizes)
         view = _observer(self.algorithm, self.observe)
         for observed in _iterate(self.algorithm, self.problem, self.x0, self.steps, rand, view):

@@ -183,6 +183,128 @@ class PathRandom:
         """Draws from the values ``a`` with probabilities ``p``."""
         return self._fill(size, lambda g, s: g.choice(a, size=s, p=p), dtype=np.asarray(a).dtype)
 
+    def integers_for_steps(self, low, high, size, n_steps):
+        """The next ``n_steps`` calls ``integers(low, high, size)``, drawn at once.
+
+        Returns an array of shape ``(n_steps, *size)`` whose ``[k]`` is what the
+        k-th of ``n_steps`` successive calls would return: each block makes
+        one call of shape ``(n_steps, rows, ...)``, and numpy's bounded
+        integers consume the bit stream the same way whether drawn in one call
+        or several (tested), so batching saves the per-call overhead only.
+
+        Examples
+        --------
+        >>> plan = plan_blocks(5, 6, block_size=4)
+        >>> ahead = PathRandom(plan.seeds, plan.sizes).integers_for_steps(0, 10, (6, 2), 3)
+        >>> one = PathRandom(plan.seeds, plan.sizes)
+        >>> bool(all((ahead[k] == one.integers(0, 10, (6, 2))).all() for k in range(3)))
+        True
+        """
+        size = self._size(size)
+        n_steps = positive_int(n_steps, "n_steps")
+        out = np.empty((n_steps,) + size, dtype=np.int64)
+        for g, a, b in zip(self.generators, self.offsets[:-1], self.offsets[1:]):
+            out[:, a:b] = g.integers(low, high, size=(n_steps, b - a) + size[1:])
+        return out
+
+    def rademacher(self, size, scale=1.0, out=None):
+        """Random signs ``+-scale`` (probability 1/2 each) of shape ``size``, from random bits.
+
+        Each block draws ``ceil(count / 64)`` raw 64-bit words from its own
+        generator (``count`` = the block's entries) and spends one bit per
+        entry, least significant bit first, so the draw costs a fraction of a
+        Gaussian one and still depends on the block alone, never on the chunk.
+        The bits become floats through a 256 x 8 table: one lookup per byte.
+
+        Parameters
+        ----------
+        size : int or tuple of int
+            Shape, starting with the number of paths of the chunk.
+        scale : float, default 1
+            Magnitude of the signs (folded into the table: no extra pass).
+        out : ndarray of float64, optional
+            C-contiguous array of shape ``size`` to fill.
+
+        Returns
+        -------
+        ndarray of float64
+
+        Examples
+        --------
+        >>> plan = plan_blocks(0, 4, block_size=2)
+        >>> signs = PathRandom(plan.seeds, plan.sizes).rademacher((4, 3), scale=0.5)
+        >>> sorted(set(signs.ravel().tolist()))
+        [-0.5, 0.5]
+        """
+        size = self._size(size)
+        if out is None:
+            out = np.empty(size)
+        elif out.shape != size or out.dtype != np.float64 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float64 array of shape {size}")
+        table = _sign_table(float(scale))
+        per_path = int(np.prod(size[1:], dtype=np.int64))
+        pieces = []
+        for g, rows in zip(self.generators, self.sizes):
+            count = rows * per_path
+            # Little-endian bytes, so that the signs do not depend on the platform.
+            words = g.bit_generator.random_raw(-(-count // 64)).astype("<u8", copy=False)
+            pieces.append(words.view(np.uint8)[: -(-count // 8)])
+        flat = out.reshape(-1)
+        if all(rows * per_path % 8 == 0 for rows in self.sizes):
+            # Every block fills whole bytes: one lookup for the whole chunk.
+            np.take(table, np.concatenate(pieces), axis=0, out=flat.reshape(-1, 8), mode="wrap")
+        else:
+            for piece, a, b in zip(pieces, self.offsets[:-1], self.offsets[1:]):
+                count = (b - a) * per_path
+                flat[a * per_path : b * per_path] = np.take(table, piece, axis=0).reshape(-1)[:count]
+        return out
+
+    def tiles(self, max_paths):
+        """Split the chunk into consecutive groups of whole blocks of at most ``max_paths`` paths.
+
+        The tiles share this object's generators (nothing is re-seeded), so
+        simulating tile after tile draws exactly the numbers one pass over
+        the chunk would; a tile holds at least one block.
+
+        Examples
+        --------
+        >>> plan = plan_blocks(0, 10, block_size=3)
+        >>> [t.sizes for t in PathRandom(plan.seeds, plan.sizes).tiles(6)]
+        [[3, 3], [3, 1]]
+        """
+        max_paths = positive_int(max_paths, "max_paths")
+        start = 0
+        while start < len(self.sizes):
+            stop, total = start + 1, self.sizes[start]
+            while stop < len(self.sizes) and total + self.sizes[stop] <= max_paths:
+                total += self.sizes[stop]
+                stop += 1
+            yield self._subset(start, stop)
+            start = stop
+
+    def _subset(self, start, stop) -> "PathRandom":
+        sub = object.__new__(PathRandom)
+        sub.generators = self.generators[start:stop]
+        sub.sizes = self.sizes[start:stop]
+        sub.offsets = np.concatenate([[0], np.cumsum(sub.sizes)]).astype(int)
+        sub.n_paths = int(sub.offsets[-1])
+        return sub
+
+
+_SIGN_TABLES: dict = {}
+
+
+def _sign_table(scale: float) -> np.ndarray:
+    """(256, 8) table: row v holds +-scale for the bits of v, least significant first."""
+    table = _SIGN_TABLES.get(scale)
+    if table is None:
+        bits = (np.arange(256)[:, None] >> np.arange(8)) & 1
+        table = np.where(bits == 1, scale, -scale).astype(float)
+        if len(_SIGN_TABLES) > 64:  # a few scales per run; keep the cache small
+            _SIGN_TABLES.clear()
+        _SIGN_TABLES[scale] = table
+    return table
+
 
 def as_path_random(rng, n_paths, *, block_size=DEFAULT_BLOCK_SIZE) -> PathRandom:
     """Return ``rng`` if it is a :class:`PathRandom`, else a fresh one for ``n_paths``."""

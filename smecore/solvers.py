@@ -10,6 +10,12 @@ Schemes (step h = T / n_steps):
 - ``"exact"``: the exact Gaussian transition of a time-homogeneous linear SDE
   with additive noise (matrix exponential and Van Loan's formula).
 
+Diagonal-noise SDEs (:class:`smecore.sde.DiagonalNoiseSDE`) take a fast path:
+``euler`` updates tiles of paths in place, sized to stay in cache, with the
+noise applied entrywise and discrete increments drawn as random signs from
+random bits; ``weak2`` with additive diagonal noise is the stochastic Heun
+method. Results do not depend on the tiling.
+
 Nesterov SMEs (:class:`smecore.sme.NesterovSME`, friction r/t) are recognised
 and stepped with exponential-integrator versions of ``euler`` and ``weak2``
 that integrate the friction exactly, so the singularity at t = 0 does not
@@ -321,11 +327,125 @@ class _PowerFrictionStepper:
         return np.concatenate([x_new, v_new], axis=1)
 
 
+class _DiagonalEulerStepper:
+    """Euler-Maruyama for diagonal noise (:class:`smecore.sde.DiagonalNoiseSDE`).
+
+    sigma = diag(s) never becomes a matrix: the noise is s * dW entrywise.
+    Discrete increments are random signs made from random bits
+    (:meth:`smecore.random.PathRandom.rademacher`), far cheaper than Gaussians
+    and enough for weak order 1 (mean 0, variance 1).
+
+    :meth:`advance` updates a tile of paths in place (the fast path of
+    :func:`solve_sde`); :meth:`step` is the out-of-place protocol of the other
+    steppers. Both round identically: the increment is ``(s sqrt(h)) * xi``
+    for additive noise and ``s(t, x) * (sqrt(h) * xi)`` otherwise, and the
+    update is ``(x + h b) + increment``.
+    """
+
+    def __init__(self, sde, h, increments):
+        self.sde, self.h, self.increments = sde, h, increments
+        self.m = sde.dim
+        self.sqrt_h = float(np.sqrt(h))
+        self.noise_scale = None
+        if getattr(sde, "scale", None) is not None:
+            self.noise_scale = np.asarray(sde.scale, dtype=float) * self.sqrt_h
+        self.scalar_noise = self.noise_scale is not None and bool(
+            np.all(self.noise_scale == self.noise_scale[0])
+        )
+
+    def _unit(self, rand, size, out=None):
+        if self.increments == "gaussian":
+            return rand.standard_normal(size)
+        return rand.rademacher(size, out=out)
+
+    def draw_base(self, rand, n):
+        return self._unit(rand, (n, self.m))
+
+    def draw_rest(self, rand, n):
+        return None
+
+    def _drift_times_h(self, t, x):
+        """h b(t, x) as a fresh array (a user drift may return x itself or a read-only view)."""
+        b = self.sde.drift(t, x)
+        if not isinstance(b, np.ndarray) or b.dtype != np.float64 or not b.flags.writeable \
+                or np.may_share_memory(b, x) or b.shape != x.shape:
+            b = np.array(np.broadcast_to(np.asarray(b, dtype=float), x.shape))
+        b *= self.h
+        return b
+
+    def _diffusion_at(self, t, x):
+        s = self.sde.diagonal_diffusion(t, x)
+        if not isinstance(s, np.ndarray) or s.dtype != np.float64 or not s.flags.writeable \
+                or np.may_share_memory(s, x) or s.shape != x.shape:
+            s = np.array(np.broadcast_to(np.asarray(s, dtype=float), x.shape))
+        return s
+
+    def step(self, t, x, xi, rest):
+        if self.noise_scale is not None:
+            increment = self.noise_scale * xi
+        else:
+            increment = self._diffusion_at(t, x)
+            increment *= xi * self.sqrt_h
+        x_new = x + self._drift_times_h(t, x)
+        x_new += increment
+        return x_new
+
+    def advance(self, t, x, rand, buf):
+        """x <- x + h b(t, x) + s(t, x) dW in place; ``buf`` is scratch of x's shape."""
+        size = x.shape
+        if self.noise_scale is None:
+            increment = self._diffusion_at(t, x)  # before x moves
+            dw = self._unit(rand, size, out=buf)
+            dw *= self.sqrt_h
+            increment *= dw
+        x += self._drift_times_h(t, x)
+        if self.noise_scale is None:
+            x += increment
+        elif self.increments == "discrete" and self.scalar_noise:
+            x += rand.rademacher(size, scale=self.noise_scale[0], out=buf)
+        else:
+            xi = self._unit(rand, size, out=buf)
+            xi *= self.noise_scale
+            x += xi
+
+
+class _DiagonalHeunStepper:
+    """Weak order 2 for additive diagonal noise: the stochastic Heun method.
+
+    This is the Kloeden-Platen scheme of :class:`_Weak2Stepper` for a constant
+    sigma = diag(s): Ybar = Y + a h + s dW, Y' = Y + (a(Y) + a(t + h, Ybar)) h / 2
+    + s dW, with three-point (discrete) or Gaussian dW.
+    """
+
+    def __init__(self, sde, h, increments):
+        self.sde, self.h, self.increments = sde, h, increments
+        self.m = sde.dim
+        self.noise_scale = np.asarray(sde.scale, dtype=float) * np.sqrt(h)
+
+    def draw_base(self, rand, n):
+        size = (n, self.m)
+        return rand.standard_normal(size) if self.increments == "gaussian" else _three_point(rand, size)
+
+    def draw_rest(self, rand, n):
+        return None
+
+    def step(self, t, x, xi, rest):
+        a = self.sde.drift(t, x)
+        increment = self.noise_scale * xi
+        y_bar = x + self.h * a + increment
+        return x + 0.5 * self.h * (a + self.sde.drift(t + self.h, y_bar)) + increment
+
+
 def _make_stepper(sde, h, scheme, increments, t0):
     if scheme == "exact":
         return _ExactStepper(sde, h)
     if getattr(sde, "friction", None) is not None and hasattr(sde, "force"):
         return _PowerFrictionStepper(sde, h, increments, scheme, t0)
+    if getattr(sde, "noise_type", "general") == "diagonal":
+        if scheme == "euler":
+            return _DiagonalEulerStepper(sde, h, increments)
+        if getattr(sde, "scale", None) is not None:
+            return _DiagonalHeunStepper(sde, h, increments)
     if scheme == "euler":
         return _EulerStepper(sde, h, increments)
     return _Weak2Stepper(sde, h, increments)
@@ -396,6 +516,53 @@ def _simulate(stepper, x0, t0, h, n_steps, rand, n, steps, on_record, what="SDE 
     return x
 
 
+#: Floats per tile of paths in the in-place path (at least one block): a few arrays of
+#: this size stay in L2, and a user drift's temporaries stay below glibc's 128 KiB mmap
+#: threshold, which matters where it is fixed (Dask workers set MALLOC_TRIM_THRESHOLD_,
+#: and larger temporaries then cost a fresh mmap and page faults on every step).
+TILE_FLOATS = 1 << 14
+_BOUND_SQ = 1e200  # check_finite_state's bound, squared
+
+
+def _check_finite_fast(x, step, what):
+    """check_finite_state at the cost of one reduction.
+
+    If every |x_i| <= 1e100 then sum x_i^2 <= size * 1e200, and a NaN or inf
+    makes the sum NaN or inf; so only when the sum exceeds 1e200 (rare: the
+    run is diverging) is the exact entrywise check needed.
+    """
+    flat = x.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.einsum("i,i->", flat, flat)
+    if not total <= _BOUND_SQ:
+        check_finite_state(x, step, what)
+
+
+def _simulate_tiles(stepper, x0, t0, h, n_steps, rand, steps, observables, what="SDE solve"):
+    """The in-place path: each tile of whole blocks runs all its steps while it sits in cache.
+
+    Every block keeps its own generator, so the result equals one pass over
+    the chunk, bit for bit.
+    """
+    wanted = np.zeros(n_steps + 1, dtype=bool)
+    wanted[steps] = True
+    results = []
+    for tile in rand.tiles(max(1, TILE_FLOATS // max(1, x0.size))):
+        recorder = StatsRecorder(observables, tile.sizes)
+        x = np.broadcast_to(x0, (tile.n_paths, x0.size)).copy()
+        buf = np.empty_like(x)
+        if wanted[0]:
+            recorder.record(x)
+        for k in range(n_steps):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                stepper.advance(t0 + k * h, x, tile, buf)
+            _check_finite_fast(x, k + 1, what)
+            if wanted[k + 1]:
+                recorder.record(x)
+        results.append(recorder.result())
+    return {name: BlockStats.concat(r[name] for r in results) for name in results[0]}
+
+
 class _SolveChunk:
     """Picklable chunk function of :func:`solve_sde`."""
 
@@ -406,6 +573,9 @@ class _SolveChunk:
 
     def __call__(self, rand):
         stepper = _make_stepper(self.sde, self.h, self.scheme, self.increments, self.t0)
+        if hasattr(stepper, "advance"):
+            return _simulate_tiles(stepper, self.x0, self.t0, self.h, self.n_steps, rand,
+                                   self.steps, self.observables)
         recorder = StatsRecorder(self.observables, rand.sizes)
         _simulate(stepper, self.x0, self.t0, self.h, self.n_steps, rand, rand.n_paths,
                   self.steps, recorder.record)
@@ -449,7 +619,9 @@ def solve_sde(
         r/t friction exactly (:class:`_PowerFrictionStepper`).
     increments : {"gaussian", "discrete"}
         Gaussian increments, or (weak schemes only) discrete ones: two-point
-        for ``euler``; three-point dW and two-point auxiliary V for ``weak2``.
+        for ``euler`` (random signs from random bits for a
+        :class:`~smecore.sde.DiagonalNoiseSDE`, the fastest choice); three-point
+        dW and two-point auxiliary V for ``weak2``.
     n_paths : int
         Number of independent paths.
     rng : seed-like, optional
