@@ -285,7 +285,9 @@ class W2Smecore(Adapter):
             self.executor = ProcessPoolExecutor(self.workers)
 
     def chunk_size(self, M):
-        return None if not self.workers else max(1024, 1024 * (M // (1024 * 4 * self.workers)))
+        # One chunk per worker: SGD's per-step overhead is per tile, so fewer, larger chunks.
+        blocks = -(-M // 1024)
+        return None if not self.workers else 1024 * -(-blocks // self.workers)
 
     def run(self, M, seed):
         from smecore.algorithms import SGD, run

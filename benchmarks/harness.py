@@ -46,7 +46,7 @@ def measure(workload, adapter_name, M, *, repeats=3, seed=0, warmup=True) -> dic
     adapter = ad.get_adapter(workload, adapter_name)
     spec = wl.WORKLOADS[workload]
     record = {"workload": workload, "adapter": adapter_name, "kind": adapter.kind, "M": M,
-              "note": adapter.note}
+              "note": adapter.note, "load_average": [round(x, 2) for x in os.getloadavg()]}
     ok, reason = adapter.available()
     if not ok:
         record.update(status="unavailable", reason=reason)

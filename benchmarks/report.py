@@ -139,7 +139,9 @@ def _scaleout_section(records, run_id):
     rec = recs[-1]
     out = [f"### Scale-out: W1 at M = {rec['paths']:,} with {rec['workers']} workers", "",
            f"Chunks of {rec['chunk_size']:,} paths; pools started before timing; median of "
-           f"{len(rec['runs']['serial']['seconds_all'])} timed run(s).", "",
+           f"{len(rec['runs']['serial']['seconds_all'])} timed run(s)"
+           + (f"; load average {rec['load_average'][0]:.2f} when this part started "
+              "(above 0 means other jobs competed for the 2 cores)." if "load_average" in rec else "."), "",
            "| executor | time (s) | speed-up | estimate | identical to serial |", "|---|---:|---:|---|---|"]
     for name, r in rec["runs"].items():
         if "seconds" not in r:
@@ -237,7 +239,13 @@ def render(records, run_id=None) -> str:
            f"- machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('memory_gb', '?')} GB, "
            f"{m.get('platform', '')}; load average at start {m.get('load_average', '?')}",
            f"- smecore commit {v.get('smecore_commit', '?')} ({v.get('smecore_tree', '?')} tree); {vers}",
-           "- every computation in float64; peers run with their default thread settings", ""]
+           "- every computation in float64; peers run with their default thread settings"]
+    load = (m.get("load_average") or [0.0])[0]
+    if load > 0.5:
+        out.append(f"- **the machine was not idle** (load average {load:.2f} at the start): other "
+                   "jobs share the cores, so the timings are noisy and the 2-worker speed-ups "
+                   "understated; rerun on a quiet machine for numbers worth quoting")
+    out.append("")
     rows = targets(records, run_id)
     if rows:
         out += ["### Targets", "", "| target | measured | met |", "|---|---:|---|"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -46,7 +47,8 @@ def _time(paths, executor, chunk_size, repeats):
 def measure(paths, repeats=3) -> dict:
     # 8 chunks per worker (whole blocks): balanced, little overhead.
     chunk_size = max(1024, 1024 * (paths // (1024 * 8 * WORKERS)))
-    out = {"status": "ok", "paths": paths, "workers": WORKERS, "chunk_size": chunk_size, "runs": {}}
+    out = {"status": "ok", "paths": paths, "workers": WORKERS, "chunk_size": chunk_size, "runs": {},
+           "load_average": [round(x, 2) for x in os.getloadavg()]}
     serial, serial_all, reference = _time(paths, None, chunk_size, repeats)
     out["runs"]["serial"] = {"seconds": serial, "seconds_all": serial_all,
                              "estimate": float(reference.mean[-1]), "stderr": float(reference.stderr[-1])}

@@ -53,7 +53,7 @@ from .problems import (
 )
 from .random import PathRandom, plan_blocks
 from .report import Verdicts
-from .sde import SDE, FunctionSDE, LinearStructure
+from .sde import SDE, DiagonalNoiseSDE, FunctionSDE, LinearStructure
 from .sme import (
     SGDSME,
     MomentumSME,
@@ -77,7 +77,7 @@ __all__ = [
     # algorithms
     "Algorithm", "SGD", "MomentumSGD", "Nesterov", "check_stability", "run", "sample_paths",
     # SMEs
-    "SDE", "FunctionSDE", "LinearStructure", "SGDSME", "MomentumSME", "NesterovSME", "OnPosition",
+    "SDE", "FunctionSDE", "DiagonalNoiseSDE", "LinearStructure", "SGDSME", "MomentumSME", "NesterovSME", "OnPosition",
     "sgd_sme", "momentum_sme", "nesterov_sme", "sme_initial_state", "momentum_state_map",
     "momentum_state_unmap",
     # solvers and exact moments
