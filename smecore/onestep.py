@@ -48,8 +48,8 @@ import numpy as np
 from ._validation import finite_array, positive_float, positive_int, state_vector
 from .backward import sde_expectations, sgd_expectations
 from .moments import sde_moments, sgd_moments
-from .problems.base import AffineGradient
 from .problems.custom import FiniteSumObjective
+from .problems.quadratic import GaussianQuadratic
 from .sme import SGDSME, sgd_sme
 from .weak import weak_error
 
@@ -347,7 +347,7 @@ class _Power:
         return (y[:, 0] - self.x0) ** self.p
 
 
-class TwoPointQuadratic(FiniteSumObjective):
+class TwoPointQuadratic(GaussianQuadratic, FiniteSumObjective):
     """The paper's quadratic with random signs: f_s(x) = 1/2 (x - s)^T H (x - s) - 1/2 Tr H.
 
     s has independent entries +-1 with probability 1/2 (Rademacher) instead of
@@ -379,48 +379,16 @@ class TwoPointQuadratic(FiniteSumObjective):
     1.0
     """
 
+    # The deterministic part, Sigma and the affine law are the Gaussian quadratic's.
+    gaussian_noise = False
+
     def __init__(self, H, batch_size=1):
-        H = finite_array(H, "H")
-        if H.ndim == 1:
-            H = np.diag(H)
-        if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
-            raise ValueError(f"H must be a square matrix or a vector (its diagonal), got shape {H.shape}")
-        if not np.allclose(H, H.T, rtol=1e-12, atol=0):
-            raise ValueError("H must be symmetric")
-        d = H.shape[0]
+        GaussianQuadratic.__init__(self, H, batch_size)
+        d = self.dim
         if d > 12:
             raise ValueError(f"TwoPointQuadratic enumerates 2^d sign patterns; d must be <= 12, got {d}")
-        self.H = H
-        self.dim = d
-        self.noise_dim = d
-        self.batch_size = positive_int(batch_size, "batch_size")
         self.signs = np.array(list(itertools.product([-1.0, 1.0], repeat=d)))  # (2^d, d)
         self.probs = np.full(self.signs.shape[0], 1.0 / self.signs.shape[0])
-        mean = np.concatenate([H, np.zeros((d, 1))], axis=1)
-        cov = np.zeros((d, d + 1, d, d + 1))
-        cov[:, d, :, d] = H @ H / self.batch_size
-        self.affine = AffineGradient(mean, cov)
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """Eigenvalues of H, ascending."""
-        return np.linalg.eigvalsh(self.H)
-
-    def value(self, x):
-        x = self._points(x)
-        return 0.5 * np.einsum("...i,ij,...j->...", x, self.H, x)
-
-    def grad(self, x):
-        return self._points(x) @ self.H.T
-
-    def hessian(self, x):
-        x = self._points(x)
-        return np.broadcast_to(self.H, x.shape[:-1] + self.H.shape).copy()
-
-    def noise_cov(self, x):
-        x = self._points(x)
-        S = self.H @ self.H / self.batch_size
-        return np.broadcast_to(S, x.shape[:-1] + S.shape).copy()
 
     def component_values(self, x):
         x = self._points(x)
