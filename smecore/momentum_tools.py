@@ -30,7 +30,7 @@ import numpy as np
 from dataclasses import dataclass
 
 from ._validation import finite_array, positive_float, positive_int, state_vector
-from .algorithms import Algorithm, MomentumSGD, _momentum, run
+from .algorithms import Algorithm, MomentumSGD, run
 from .closed_forms import msgd_stationary_variance
 from .montecarlo import MCEstimate
 from .moments import Moments, momentum_moments, sde_moments
@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 
-class TorchMomentumSGD(Algorithm):
+class TorchMomentumSGD(MomentumSGD):
     """PyTorch-style momentum: buf_{k+1} = mu buf_k + g(x_k), x_{k+1} = x_k - lr buf_{k+1}.
 
     This is ``torch.optim.SGD(params, lr, momentum=mu)`` with the defaults
@@ -88,20 +88,9 @@ class TorchMomentumSGD(Algorithm):
     """
 
     name = "TorchMomentumSGD"
-    has_velocity = True
 
-    def __init__(self, lr, momentum, *, time_step=None):
-        super().__init__(lr, time_step=time_step)
-        self.momentum = _momentum(momentum)
-
-    @property
-    def default_time_step(self) -> float:
-        return float(np.sqrt(self.lr))
-
-    def init_state(self, x0):
-        x0 = np.array(x0, dtype=float)
-        return (x0, np.zeros_like(x0))
-
+    # Hyper-parameters, time step, state layout and stability limit are the heavy ball's;
+    # only the update (in terms of buf = -v / lr) and the velocity read-out differ.
     def apply(self, state, k, grad):
         x, buf = state
         buf = self.momentum * buf + grad
@@ -110,12 +99,6 @@ class TorchMomentumSGD(Algorithm):
     def velocity(self, state):
         """V = v / time_step with v = -lr buf."""
         return -self.lr * state[1] / self.time_step
-
-    def stability_limit(self, n_steps):
-        return 2.0 * (1.0 + self.momentum)
-
-    def _params(self):
-        return f"lr={self.lr:g}, momentum={self.momentum:g}"
 
 
 class ScaledMomentumSGD(Algorithm):
