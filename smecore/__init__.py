@@ -26,7 +26,9 @@ estimation
     :func:`monte_carlo` (:class:`MCEstimate`), :func:`weak_error`,
     :func:`fit_order` (:class:`OrderFit` with a confidence interval).
 book support
-    :mod:`smecore.plotting` (shared style), :mod:`smecore.report` (verdicts).
+    :mod:`smecore.plotting` (shared style, :func:`~smecore.plotting.publish_figure`),
+    :mod:`smecore.figure_data` (the data behind a figure, as CSV), :mod:`smecore.report`
+    (verdicts).
 
 Every random function takes ``rng`` (anything ``numpy.random.default_rng``
 accepts); Monte Carlo results do not depend on chunk size or worker count.

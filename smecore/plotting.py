@@ -3,12 +3,19 @@
 The palette is Okabe & Ito's (colour-blind safe). Chapters call
 :func:`use_style` once, then draw with ordinary matplotlib, using
 :data:`COLORS` for the recurring roles (SGD, SME order 1, SME order 2, ...)
-and :func:`order_plot` for weak-error-versus-step-size figures.
+and :func:`order_plot` for weak-error-versus-step-size figures, and hand each
+finished figure to :func:`publish_figure`, which glues it into the book and writes the
+data behind it next to it.
 """
 
 from __future__ import annotations
 
+import os
+import pathlib
+
 import numpy as np
+
+from .figure_data import save_figure_data
 
 #: Okabe-Ito palette.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -108,6 +115,52 @@ def reference_slope(ax, step_sizes, anchor, order, *, label=None, **kwargs):
     return line
 
 
-def save_figure_data(path, **arrays) -> None:
-    """Save the arrays behind a figure next to it (``.npz``), for readers to download."""
-    np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
+def publish_figure(name, fig, *, render=True, data_dir=None):
+    """Put a chapter's figure into the book with its data, and close it.
+
+    When ``render`` is true the figure is glued under ``name`` (``myst_nb.glue``, for a
+    ``{glue:figure}`` directive) and the data behind it is written to
+    ``data_dir/name.csv`` (:func:`smecore.figure_data.save_figure_data`), which the figure's
+    caption links for download. Quick regression runs pass ``render=False``: they read
+    only the verdicts, so the figure is closed unrendered and no file is touched.
+
+    Parameters
+    ----------
+    name : str
+        The glue key, also the data file's stem.
+    fig : matplotlib.figure.Figure
+    render : bool
+        Glue the figure and write its data (publication runs), or only close it.
+    data_dir : str or os.PathLike, optional
+        Folder of the data files, relative to the notebook's working directory. Default:
+        ``$SMECORE_FIGURE_DATA_DIR`` if set (``python -m smecore reproduce`` sets it to its
+        output folder, so a rerun never rewrites the book's files), else ``figure-data``.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The data file written, or None when ``render`` is false.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a plain file stem (letters, digits, ``_`` and ``-``).
+    """
+    import re
+
+    import matplotlib.pyplot as plt
+
+    path = None
+    try:  # the figure is closed whatever happens: a notebook must not pile up open figures
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise ValueError(f"name must be letters, digits, '_' or '-', got {name!r}")
+        if render:
+            from myst_nb import glue
+
+            if data_dir is None:
+                data_dir = os.environ.get("SMECORE_FIGURE_DATA_DIR", "figure-data")
+            path = save_figure_data(fig, pathlib.Path(data_dir) / f"{name}.csv")
+            glue(name, fig, display=False)
+    finally:
+        plt.close(fig)
+    return path

@@ -326,7 +326,8 @@ def run_chapter(task):
     ----------
     task : dict
         ``name`` (notebook stem), ``notebook`` (input path), ``output`` (executed notebook
-        path), ``records`` (folder for the chapter's JSON record), ``parameters`` (dict
+        path), ``records`` (folder for the chapter's JSON record), ``figure_data`` (folder
+        for the data behind its figures; optional), ``parameters`` (dict
         passed to papermill), ``progress`` (tqdm options for papermill's bar, or False),
         ``kernel`` (kernel name).
 
@@ -349,8 +350,12 @@ def run_chapter(task):
     status, error = "ok", None
     # The kernel is a child of this process and inherits its environment; that is how the
     # chapter's verdicts.save() learns where to write. Restored afterwards for in-process runs.
-    previous = os.environ.get("SMECORE_REPORT_DIR")
-    os.environ["SMECORE_REPORT_DIR"] = str(records)
+    # Likewise SMECORE_FIGURE_DATA_DIR keeps the figures' data out of the book's own folder.
+    settings = {"SMECORE_REPORT_DIR": str(records)}
+    if task.get("figure_data"):
+        settings["SMECORE_FIGURE_DATA_DIR"] = str(task["figure_data"])
+    previous = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
     started = time.perf_counter()
     try:
         pm.execute_notebook(
@@ -366,10 +371,11 @@ def run_chapter(task):
         error = f"{type(exc).__name__}: {exc}"
     finally:
         wall_time = time.perf_counter() - started
-        if previous is None:
-            os.environ.pop("SMECORE_REPORT_DIR", None)
-        else:
-            os.environ["SMECORE_REPORT_DIR"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     nb = None
     try:
@@ -610,6 +616,7 @@ output (in --out):
   report.md           the same as tables
   notebooks/*.ipynb   the executed chapters
   records/<chapter>/  the JSON records the chapters' verdicts.save() wrote
+  figure-data/*.csv   the data behind every figure (publication runs; quick runs draw none)
 
 exit status: 0 every verdict PASS; 1 a verdict FAILed, a chapter stopped with an
 error or printed no verdict; 2 bad usage.
@@ -714,7 +721,8 @@ def run(args, parser):
             "desc": name.ljust(width), "position": position, "leave": True}
         tasks.append({
             "name": name, "notebook": str(path), "output": str(out / "notebooks" / f"{name}.ipynb"),
-            "records": str(out / "records" / name), "parameters": dict(parameters),
+            "records": str(out / "records" / name), "figure_data": str(out / "figure-data"),
+            "parameters": dict(parameters),
             "progress": progress, "kernel": args.kernel,
         })
     print(f"running {len(tasks)} chapter(s) from {root} "

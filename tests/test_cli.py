@@ -10,6 +10,7 @@ The report builder is unit-tested on fake executed notebooks, without a kernel.
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -171,6 +172,24 @@ def test_passing_chapter_writes_a_report_of_passes(tmp_path, capsys):
     assert (out / "notebooks" / "good.ipynb").is_file()
     md = (out / "report.md").read_text()
     assert "fitted order" in md and "| S1 |" in md and "FAIL |" not in md.split("## Verdicts")[1]
+
+
+def test_publication_run_writes_figure_data_to_out_not_to_the_book(tmp_path, capsys):
+    cells = ["import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+             "from smecore.plotting import publish_figure\n"
+             "from smecore.report import Verdicts\nv = Verdicts('fig', seed=seed)",
+             "fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4], label='curve')\n"
+             "publish_figure('fig_fake', fig, render=not quick)",
+             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
+    book = fake_book(tmp_path / "book", {"fig": cells})
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--out", str(out), "--no-progress"])
+    assert status == 0, capsys.readouterr().out
+    data = (out / "figure-data" / "fig_fake.csv").read_text().splitlines()
+    assert '# artist 0.0: series="curve"' in "\n".join(data)
+    assert data[-2:] == ["0,0,line,1,3,,,,", "0,0,line,2,4,,,,"]
+    assert not list(book.rglob("figure-data"))  # the book's own files are left alone
+    assert "SMECORE_FIGURE_DATA_DIR" not in os.environ
 
 
 def test_failing_crashing_and_unsaved_chapters_in_parallel(tmp_path, capsys):
