@@ -11,6 +11,7 @@ also prove the book works offline. For each page:
 - no error in the browser console (JavaScript errors, resources that fail to load);
 - no resource fetched from anywhere but the local server;
 - every image loaded (``naturalWidth > 0``);
+- every figure offers its data: a download link in its caption that serves a CSV table;
 - on pages with mathematics: MathJax containers present, no raw ``$``, ``\\(`` or ``\\[``
   left in the visible text (code excluded), and no TeX error or undefined macro (the
   ``mathjax3_config`` macros of ``_config.yml`` must work);
@@ -98,6 +99,8 @@ const done = arguments[arguments.length - 1];
     brokenImages: Array.from(document.images)
         .filter(img => !(img.complete && img.naturalWidth > 0)).map(img => img.src),
     images: document.images.length,
+    figures: document.querySelectorAll("figure img").length,
+    downloads: Array.from(document.querySelectorAll("figure a.download")).map(a => a.href),
     resources: performance.getEntriesByType("resource").map(e => e.name),
   });
 })().catch(err => done({probeError: String(err)}));
@@ -185,13 +188,20 @@ def _pages(html_dir):
 
 
 def _screenshot(driver, path):
-    try:  # full page through the DevTools protocol; the viewport only as a fallback
-        import base64
-        shot = driver.execute_cdp_cmd("Page.captureScreenshot",
-                                      {"format": "png", "captureBeyondViewport": True})
-        path.write_bytes(base64.b64decode(shot["data"]))
-    except Exception:
+    """The whole page as a reader sees it.
+
+    The window is stretched to the page's height and the viewport captured: the DevTools
+    ``captureBeyondViewport`` capture lays the page out again at another width, which shifts
+    this theme's content out of frame and leaves code cells blank.
+    """
+    width, height = driver.get_window_size()["width"], driver.get_window_size()["height"]
+    full = driver.execute_script(
+        "return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)")
+    try:
+        driver.set_window_size(width, min(int(full) + 200, 32_000))
         driver.save_screenshot(str(path))
+    finally:
+        driver.set_window_size(width, height)
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +245,28 @@ def test_every_image_loads(pages):
     broken = {p: r["brokenImages"] for p, r in pages.items() if r.get("brokenImages")}
     assert not broken, broken
     assert any(r.get("images") for r in pages.values()), "no page shows an image"
+
+
+def test_every_figure_links_data_that_downloads(pages):
+    import csv
+    import io
+    import urllib.request
+
+    from smecore.figure_data import CSV_COLUMNS
+
+    problems = {}
+    for page, probe in pages.items():
+        links = probe.get("downloads", [])
+        if probe.get("figures", 0) and len(set(links)) != probe["figures"]:
+            problems[page] = f"{probe['figures']} figures but {len(set(links))} data links"
+        for url in links:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                text = response.read().decode()
+            table = list(csv.reader(ln for ln in io.StringIO(text) if not ln.startswith("#")))
+            if not table or tuple(table[0]) != CSV_COLUMNS or len(table) < 2:
+                problems[url] = "not a figure-data table"
+    assert not problems, problems
+    assert sum(len(p.get("downloads", [])) for p in pages.values()) >= 10, "no figure data found"
 
 
 def test_math_is_rendered(pages):
