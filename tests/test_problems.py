@@ -367,3 +367,14 @@ def test_sample_grad_covariance_over_seeds():
             )
         passes += ok
     assert passes >= 19
+
+
+def test_one_dimensional_noise_factor_is_the_square_root_eigh_would_give():
+    from smecore.problems.base import symmetric_sqrt_factor
+
+    cov = np.abs(np.random.default_rng(3).normal(size=(50, 1, 1)))
+    cov[0] = 0.0
+    w, v = np.linalg.eigh(cov)
+    general = (v * np.sqrt(w)[..., None, :]) @ np.swapaxes(v, -1, -2)
+    np.testing.assert_array_equal(symmetric_sqrt_factor(cov), general)
+    assert symmetric_sqrt_factor(np.array([[-1e-18]]))[0, 0] == 0.0  # rounding below 0 clipped
