@@ -138,8 +138,8 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
 
     Returns
     -------
-    pathlib.Path or None
-        The data file written, or None when ``render`` is false.
+    None
+        Nothing, so that a figure cell ending in this call shows no output of its own.
 
     Raises
     ------
@@ -150,7 +150,6 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
 
     import matplotlib.pyplot as plt
 
-    path = None
     try:  # the figure is closed whatever happens: a notebook must not pile up open figures
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
             raise ValueError(f"name must be letters, digits, '_' or '-', got {name!r}")
@@ -159,8 +158,7 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
 
             if data_dir is None:
                 data_dir = os.environ.get("SMECORE_FIGURE_DATA_DIR", "figure-data")
-            path = save_figure_data(fig, pathlib.Path(data_dir) / f"{name}.csv")
+            save_figure_data(fig, pathlib.Path(data_dir) / f"{name}.csv")
             glue(name, fig, display=False)
     finally:
         plt.close(fig)
-    return path

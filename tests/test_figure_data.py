@@ -188,3 +188,12 @@ def test_publish_figure_quick_runs_touch_nothing(tmp_path):
     with pytest.raises(ValueError, match="name must be"):
         publish_figure("../escape", plt.figure(), render=False)
     assert not plt.get_fignums()
+
+
+def test_publish_figure_writes_the_data_and_returns_nothing(tmp_path, capsys):
+    figure = plt.figure()
+    figure.add_subplot().plot([1, 2], [3, 4], color="#000000", label="c")
+    # None: a notebook cell ending in this call must not show a path repr
+    assert publish_figure("fig_y", figure, data_dir=tmp_path) is None
+    assert (tmp_path / "fig_y.csv").read_text().endswith("0,0,line,2,4,,,,\n")
+    assert not plt.fignum_exists(figure.number)

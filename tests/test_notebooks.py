@@ -81,6 +81,9 @@ def test_every_figure_offers_its_data(path):
         assert "{download}`" in body and link in body, f"{name}: caption lacks {link}"
         assert re.search(rf'publish_figure\("{name}", \w+, render=not quick\)', code), \
             f"{name}: not published with publish_figure(..., render=not quick)"
+        cell = next(c for c in nb.cells if c.cell_type == "code" and f'"{name}"' in c.source)
+        shown = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
+        assert not shown, f"{name}: the figure cell shows a stray value: {shown}"
         data = path.parent / "figure-data" / f"{name}.csv"
         assert data.is_file(), f"{data} is missing: re-execute the chapter"
         table = list(csv.reader(ln for ln in data.read_text().splitlines()
