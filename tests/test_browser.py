@@ -247,6 +247,22 @@ def test_every_image_loads(pages):
     assert any(r.get("images") for r in pages.values()), "no page shows an image"
 
 
+def test_internal_links_land_on_an_anchor(html_dir):
+    """Every link to ``page.html#anchor`` inside the book finds that anchor (the reproduction
+    page links each result's statement boxes; chapters link figures and boxes)."""
+    broken = []
+    for rel in _pages(html_dir):
+        page = html_dir / rel
+        for href in re.findall(r'href="([^"#:]*\.html)?#([^"]+)"', page.read_text()):
+            target = (page.parent / href[0]).resolve() if href[0] else page
+            anchor = urllib.parse.unquote(href[1])
+            if target.is_file() and f'id="{anchor}"' not in target.read_text():
+                broken.append(f"{rel} -> {href[0]}#{anchor}")
+    assert not broken, broken
+    repro = (html_dir / "book" / "reproduction.html").read_text()
+    assert repro.count('class="reproduction-statements') >= 9, "results do not link statements"
+
+
 def test_every_figure_links_data_that_downloads(pages):
     import csv
     import io

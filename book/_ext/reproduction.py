@@ -12,6 +12,9 @@ stored copy that could go stale.
 A verdict that fails makes the build emit a warning (``reproduction.fail``), so
 ``jupyter-book build -W`` refuses to publish a book whose own checks fail.
 
+Each result also links the statement boxes (sphinx-proof) that state it, listed in
+:data:`STATEMENTS`; a label that no chapter defines any more is a warning too.
+
 Registered in ``_config.yml`` under ``sphinx: local_extensions``.
 """
 
@@ -33,6 +36,19 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("results", "chapters", "environment")
 
+#: The sphinx-proof boxes that state each result, by label, in reading order.
+STATEMENTS = {
+    "T1": ["thm-sgd-main"],
+    "L4": ["lem-sde-onestep"],
+    "L5": ["lem-sgd-onestep"],
+    "S1": ["thm-sgd-sme"],
+    "S2": ["thm-sgd-sme"],
+    "M1": ["def-heavy-ball-forms", "thm-momentum-sme", "thm-momentum-sme-step"],
+    "N1": ["thm-nesterov-sme"],
+    "D1": ["prop-dynamics-phases", "prop-msgd-stationary", "prop-dynamics-scaling"],
+    "A1": ["thm-dynamics-expansion", "thm-dynamics-csgd"],
+}
+
 
 class reproduction_placeholder(nodes.General, nodes.Element):
     """Replaced at doctree-resolved; never reaches a writer."""
@@ -53,7 +69,12 @@ class ReproductionTable(SphinxDirective):
                              f"choose one of {', '.join(KINDS)}") from None
         self.env.reproduction_docs = getattr(self.env, "reproduction_docs", set())
         self.env.reproduction_docs.add(self.env.docname)
-        return [reproduction_placeholder(kind=kind)]
+        placeholder = reproduction_placeholder(kind=kind)
+        if kind == "results":
+            # Statement titles may hold math. Sphinx loads MathJax only on pages that had math
+            # when they were read, so the placeholder carries an (unrendered) math node.
+            placeholder += nodes.math("", "")
+        return [placeholder]
 
 
 # ----------------------------------------------------------------------------- collecting
@@ -166,6 +187,44 @@ def _link(app, fromdocname, docname):
                            refuri=app.builder.get_relative_uri(fromdocname, docname))
 
 
+def _statement_link(app, fromdocname, label, location):
+    """A link "Theorem 1: <title>" to the sphinx-proof box ``label``, or None (with a warning)."""
+    info = getattr(app.env, "proof_list", {}).get(label)
+    if info is None:
+        logger.warning(f"reproduction: no statement box with label {label!r}",
+                       type="reproduction", subtype="statement", location=location)
+        return None
+    docname = info["docname"]
+    number = app.env.toc_fignumbers.get(docname, {}).get(info["countertype"], {}).get(label)
+    kind = info["realtype"].capitalize()
+    text = [nodes.Text(f"{kind} {'.'.join(map(str, number))}" if number else kind)]
+    box = next(app.env.get_doctree(docname).findall(
+        lambda n: isinstance(n, nodes.Element) and label in n.get("ids", [])), None)
+    title = next((c for c in box.children if isinstance(c, nodes.title)), None) if box else None
+    if title is not None and title.astext().strip(" ()"):
+        # sphinx-proof stores the title as " (<title>)": keep its nodes (math included).
+        parts = [c.deepcopy() for c in title.children]
+        if isinstance(parts[0], nodes.Text):
+            parts[0] = nodes.Text(str(parts[0]).lstrip().removeprefix("("))
+        if isinstance(parts[-1], nodes.Text):
+            parts[-1] = nodes.Text(str(parts[-1]).rstrip().removesuffix(")"))
+        text += [nodes.Text(": ")] + [p for p in parts if not (isinstance(p, nodes.Text) and not str(p))]
+    uri = app.builder.get_relative_uri(fromdocname, docname) + "#" + label
+    return nodes.reference("", "", *text, internal=True, refuri=uri)
+
+
+def _result_cell(app, fromdocname, rid, location):
+    cell = [_para(RESULTS.get(rid, ""))]
+    links = [link for label in STATEMENTS.get(rid, [])
+             if (link := _statement_link(app, fromdocname, label, location)) is not None]
+    if links:
+        items = nodes.bullet_list(classes=["reproduction-statements"])
+        for link in links:
+            items += nodes.list_item("", _para(link))
+        cell.append(items)
+    return cell
+
+
 def _counts(verdicts):
     n_pass = sum(v["status"] == "PASS" for v in verdicts)
     n_fail = len(verdicts) - n_pass
@@ -187,7 +246,7 @@ def _measured(verdicts):
     return items
 
 
-def results_table(app, fromdocname, chapters):
+def results_table(app, fromdocname, chapters, location=None):
     by_id = {}
     for docname, _, verdicts in chapters:
         for v in verdicts:
@@ -196,7 +255,8 @@ def results_table(app, fromdocname, chapters):
     for rid in list(RESULTS) + sorted(set(by_id) - set(RESULTS)):
         found = by_id.get(rid, [])
         if not found:
-            rows.append([rid, RESULTS.get(rid, ""), "—", "not yet illustrated", "—"])
+            rows.append([rid, _result_cell(app, fromdocname, rid, location), "—",
+                         "not yet illustrated", "—"])
             continue
         docs = list(dict.fromkeys(d for d, _ in found))
         links = _para()
@@ -205,9 +265,10 @@ def results_table(app, fromdocname, chapters):
                 links += nodes.Text(", ")
             links += _link(app, fromdocname, docname)
         verdicts = [v for _, v in found]
-        rows.append([rid, RESULTS.get(rid, ""), links, _counts(verdicts), _measured(verdicts)])
-    return _table(["id", "result", "chapter", "verdicts", "measured (value in band)"], rows,
-                  widths=[6, 22, 15, 12, 45])
+        rows.append([rid, _result_cell(app, fromdocname, rid, location), links,
+                     _counts(verdicts), _measured(verdicts)])
+    return _table(["id", "result and its statement", "chapter", "verdicts",
+                   "measured (value in band)"], rows, widths=[6, 24, 14, 11, 45])
 
 
 def chapters_table(app, fromdocname, chapters):
@@ -270,7 +331,7 @@ def fill_placeholders(app, doctree, fromdocname):
                 listing = "; ".join(f"{d}: {v['result']} {v['quantity']}" for d, v in failed)
                 logger.warning(f"{len(failed)} verdict(s) FAIL in this build: {listing}",
                                type="reproduction", subtype="fail", location=node)
-            node.replace_self(results_table(app, fromdocname, chapters))
+            node.replace_self(results_table(app, fromdocname, chapters, location=node))
         elif kind == "chapters":
             node.replace_self(chapters_table(app, fromdocname, chapters))
         else:
