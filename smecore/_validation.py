@@ -81,6 +81,26 @@ def one_of(value, name: str, options) -> str:
     return value
 
 
+def steps_in_horizon(T: float, step: float) -> int:
+    """The number of steps of size ``step`` that make up the horizon ``T`` exactly.
+
+    Raises
+    ------
+    ValueError
+        If ``T`` is not a whole (positive) number of steps, to relative 1e-9.
+
+    Examples
+    --------
+    >>> steps_in_horizon(1.0, 0.125)
+    8
+    """
+    n = int(round(T / step))
+    if n < 1 or abs(n * step - T) > 1e-9 * T:
+        raise ValueError(f"T = {T:g} must be a whole number of steps (a multiple of the step "
+                         f"size {step:g})")
+    return n
+
+
 def check_finite_state(x: np.ndarray, step, what: str, *, bound: float = 1e100) -> None:
     """Raise :class:`DivergenceError` if any entry of ``x`` is non-finite or huge."""
     if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0.0) > bound:

@@ -135,12 +135,10 @@ def _axes_rows(panel, ax):
             if data_line is not None:
                 errorbars[id(data_line)] = (container, _errorbar_bounds(container))
         elif type(container).__name__ == "BarContainer":
-            label = container.get_label() or ""
             for patch in container.patches:
                 skip.add(id(patch))
                 x0, w = patch.get_x(), patch.get_width()
-                add(container, "bar", series="" if label.startswith("_") else label,
-                    color=_color(patch), x=x0 + w / 2, y=patch.get_y() + patch.get_height(),
+                add(container, "bar", color=_color(patch), x=x0 + w / 2, y=patch.get_y() + patch.get_height(),
                     x_low=x0, x_high=x0 + w)
 
     for line in ax.lines:
@@ -150,8 +148,7 @@ def _axes_rows(panel, ax):
         x_data, y_data = _data_axes(line, ax)
         if id(line) in errorbars:
             container, (xb, yb) = errorbars[id(line)]
-            label = container.get_label() or ""
-            series = _label(line) if label.startswith("_") else label
+            series = _label(container) or _label(line)
             for i in range(x.size):
                 coords = {"x": x[i], "y": y[i]}
                 if xb is not None and i < len(xb):

@@ -29,7 +29,8 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from ._validation import finite_array, positive_float, positive_int, state_vector
+from ._validation import (finite_array, positive_float, positive_int, state_vector,
+                          steps_in_horizon)
 from .algorithms import Algorithm, MomentumSGD, run
 from .closed_forms import msgd_stationary_variance
 from .montecarlo import MCEstimate
@@ -432,13 +433,6 @@ def _step_sizes(step_sizes, damping):
     return h, damping
 
 
-def _n_steps(T, h):
-    n = int(round(T / h))
-    if n < 1 or abs(n * h - T) > 1e-9 * T:
-        raise ValueError(f"T = {T:g} must be a multiple of every step size, got step {h:g}")
-    return n
-
-
 def exact_momentum_weak_errors(problem, step_sizes, damping, x0, T) -> dict:
     """Weak errors of heavy ball against its SME from exact moments (affine gradients).
 
@@ -479,7 +473,7 @@ def exact_momentum_weak_errors(problem, step_sizes, damping, x0, T) -> dict:
     out = {"x": np.empty(h_all.size), "f": np.empty(h_all.size)}
     for i, h in enumerate(h_all):
         lr = float(h) ** 2
-        alg = momentum_moments(problem, lr, 1.0 - damping * h, x0, _n_steps(T, h))
+        alg = momentum_moments(problem, lr, 1.0 - damping * h, x0, steps_in_horizon(T, h))
         sme = sde_moments(momentum_sme(problem, lr, damping=damping), x0, alg.times)
         out["x"][i] = weak_error(alg.position_mean, sme.position_mean).value
         out["f"][i] = weak_error(alg.expect_value(problem), sme.expect_value(problem)).value
@@ -516,7 +510,7 @@ def sme_expectation(problem, step, damping, x0, T, observable, *, n_paths, subst
     """
     step, damping = _step_sizes([step], damping)
     step = float(step[0])
-    n = _n_steps(positive_float(T, "T"), step) * positive_int(substeps, "substeps")
+    n = steps_in_horizon(positive_float(T, "T"), step) * positive_int(substeps, "substeps")
     sde = momentum_sme(problem, step**2, damping=damping)
     stats = solve_sde(sde, x0, T, n_steps=n, scheme="weak2", n_paths=n_paths, rng=rng, record=[n],
                       observables={"g": OnPosition(observable, sde.position_dim)})
@@ -591,7 +585,7 @@ def mc_momentum_weak_errors(problem, step_sizes, damping, x0, T, observable, *, 
     algorithm, sme = [], []
     for i, h in enumerate(h_all):
         h = float(h)
-        N = _n_steps(T, h)
+        N = steps_in_horizon(T, h)
         stats = run(MomentumSGD.from_damping(h**2, damping), problem, x0, N, n_paths=n_paths,
                     rng=streams[2 * i], record=[N], observables={"g": observable})
         est = stats["g"]

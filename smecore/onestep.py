@@ -45,7 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import finite_array, positive_float, positive_int, state_vector
+from ._validation import (finite_array, positive_float, positive_int, state_vector,
+                          steps_in_horizon)
 from .backward import sde_expectations, sgd_expectations
 from .moments import sde_moments, sgd_moments
 from .problems.custom import FiniteSumObjective
@@ -464,13 +465,6 @@ def _variants(variants) -> dict:
     return variants
 
 
-def _steps(lr, T):
-    n = int(round(T / lr))
-    if n < 1 or abs(n * lr - T) > 1e-9 * T:
-        raise ValueError(f"T = {T} must be a whole number of steps of lr = {lr}")
-    return n
-
-
 def affine_weak_errors(problem, x0, lrs, T, variants) -> dict:
     """Exact weak errors of SGD against SMEs on a problem with affine gradients.
 
@@ -516,7 +510,7 @@ def affine_weak_errors(problem, x0, lrs, T, variants) -> dict:
     T = positive_float(T, "T")
     out = {name: {"f": np.empty(lrs.size), "x": np.empty(lrs.size)} for name in variants}
     for i, lr in enumerate(lrs):
-        n = _steps(lr, T)
+        n = steps_in_horizon(T, lr)
         sgd = sgd_moments(problem, lr, x0, n)
         sgd_f = sgd.expect_value(problem)
         for name, kwargs in variants.items():
@@ -576,7 +570,7 @@ def backward_weak_errors(problem, x0, lrs, T, g, variants, *, domain, n_grid=256
     out = {name: np.empty(lrs.size) for name in variants}
     out["curves"] = []
     for i, lr in enumerate(lrs):
-        n = _steps(lr, T)
+        n = steps_in_horizon(T, lr)
         sgd = sgd_expectations(problem, lr, g, n, domain=domain, n_grid=n_grid).at(x0)
         curves = {"t": np.arange(n + 1) * lr, "sgd": sgd}
         for name, kwargs in variants.items():

@@ -327,6 +327,17 @@ class _PowerFrictionStepper:
         return np.concatenate([x_new, v_new], axis=1)
 
 
+
+def _fresh_like(value, x):
+    """``value`` as a writeable float64 array of ``x``'s shape that shares no memory with x
+    (user coefficients may return x itself, a read-only view, a scalar or a broadcastable)."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.float64 \
+            or not value.flags.writeable or np.may_share_memory(value, x) \
+            or value.shape != x.shape:
+        value = np.array(np.broadcast_to(np.asarray(value, dtype=float), x.shape))
+    return value
+
+
 class _DiagonalEulerStepper:
     """Euler-Maruyama for diagonal noise (:class:`smecore.sde.DiagonalNoiseSDE`).
 
@@ -366,19 +377,12 @@ class _DiagonalEulerStepper:
 
     def _drift_times_h(self, t, x):
         """h b(t, x) as a fresh array (a user drift may return x itself or a read-only view)."""
-        b = self.sde.drift(t, x)
-        if not isinstance(b, np.ndarray) or b.dtype != np.float64 or not b.flags.writeable \
-                or np.may_share_memory(b, x) or b.shape != x.shape:
-            b = np.array(np.broadcast_to(np.asarray(b, dtype=float), x.shape))
+        b = _fresh_like(self.sde.drift(t, x), x)
         b *= self.h
         return b
 
     def _diffusion_at(self, t, x):
-        s = self.sde.diagonal_diffusion(t, x)
-        if not isinstance(s, np.ndarray) or s.dtype != np.float64 or not s.flags.writeable \
-                or np.may_share_memory(s, x) or s.shape != x.shape:
-            s = np.array(np.broadcast_to(np.asarray(s, dtype=float), x.shape))
-        return s
+        return _fresh_like(self.sde.diagonal_diffusion(t, x), x)
 
     def step(self, t, x, xi, rest):
         if self.noise_scale is not None:
