@@ -17,6 +17,10 @@ import time
 from dataclasses import asdict, dataclass, field
 
 METHODS = ("exact", "backward", "monte carlo", "closed form", "ode")
+#: What a verdict tests. ``claim``: a statement of the paper, of a cited work or of the book;
+#: ``consistency``: two implementations or an identity agree; ``numerics``: the accuracy of a
+#: solver, grid or quadrature. Only claim verdicts count as reproducing a result.
+KINDS = ("claim", "consistency", "numerics")
 #: Error measures below this (with a band starting at 0) are printed as "< 1e-12".
 ROUNDING_FLOOR = 1e-12
 
@@ -41,13 +45,15 @@ class Verdict:
     method: str
     uncertainty: float | None = None
     passed: bool = False
+    kind: str | None = None
 
     def line(self, digits: int = 3) -> str:
         band = f"[{_fmt(self.low, digits)}, {_fmt(self.high, digits)}]"
         unc = f" +/- {_fmt(self.uncertainty, 2)}" if self.uncertainty is not None else ""
         status = "PASS" if self.passed else "FAIL"
+        tag = self.method if self.kind is None else f"{self.method}; {self.kind}"
         return (f"{status}  {self.result:<3} {self.quantity}: {self.shown_value(digits)}{unc}"
-                f"  band {band}  ({self.method})")
+                f"  band {band}  ({tag})")
 
     def shown_value(self, digits: int = 3) -> str:
         """The value as printed; errors at rounding level print as '< 1e-12'.
@@ -74,11 +80,12 @@ class Verdicts:
     Examples
     --------
     >>> v = Verdicts("demo", seed=1)
-    >>> v.check("S1", "fitted order", 1.0004, 0.9, 1.1, method="exact")
-    PASS  S1  fitted order: 1  band [0.9, 1.1]  (exact)
+    >>> v.check("S1", "fitted order", 1.0004, 0.9, 1.1, method="exact", kind="claim")
+    PASS  S1  fitted order: 1  band [0.9, 1.1]  (exact; claim)
     True
-    >>> v.check("S2", "closed form vs engine, relative error", 3.1e-16, 0, 1e-10, method="exact")
-    PASS  S2  closed form vs engine, relative error: < 1e-12  band [0, 1e-10]  (exact)
+    >>> v.check("S2", "closed form vs engine, relative error", 3.1e-16, 0, 1e-10, method="exact",
+    ...         kind="consistency")
+    PASS  S2  closed form vs engine, relative error: < 1e-12  band [0, 1e-10]  (exact; consistency)
     True
     >>> v.all_passed
     True
@@ -90,26 +97,32 @@ class Verdicts:
     started: float = field(default_factory=time.perf_counter)
 
     def check(self, result, quantity, value, low=None, high=None, *, method, uncertainty=None,
-              digits=3) -> bool:
-        """Check ``low <= value <= high`` (either bound may be None), print and record it."""
+              digits=3, kind=None) -> bool:
+        """Check ``low <= value <= high`` (either bound may be None), print and record it.
+
+        ``kind`` is one of :data:`KINDS`; every chapter verdict declares it.
+        """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if kind is not None and kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if low is None and high is None:
             raise ValueError("a verdict needs a band: give low, high or both")
         value = float(value)
         ok = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
         v = Verdict(result, quantity, value, None if low is None else float(low),
                     None if high is None else float(high), method,
-                    None if uncertainty is None else float(uncertainty), bool(ok))
+                    None if uncertainty is None else float(uncertainty), bool(ok), kind)
         self.records.append(v)
         print(v.line(digits))
         return v.passed
 
-    def within_stderr(self, result, quantity, estimate, expected, stderr, *, n_se=4.0, digits=3):
+    def within_stderr(self, result, quantity, estimate, expected, stderr, *, n_se=4.0, digits=3,
+                      kind=None):
         """Monte Carlo check: ``|estimate - expected| <= n_se * stderr``, printed as a z-score."""
         z = abs(float(estimate) - float(expected)) / float(stderr) if stderr > 0 else math.inf
         return self.check(result, f"{quantity} |z|", z, 0.0, n_se, method="monte carlo",
-                          digits=digits)
+                          digits=digits, kind=kind)
 
     @property
     def all_passed(self) -> bool:

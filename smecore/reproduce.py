@@ -65,7 +65,7 @@ PARAMETERS_TAG = "parameters"
 VERDICT_PATTERN = re.compile(
     r"^(?P<status>PASS|FAIL)\s+(?P<result>\S+)\s+(?P<quantity>.*): (?P<value>(?:< )?\S+)"
     r"(?: \+/- (?P<uncertainty>\S+))?\s+band \[(?P<low>[^,\]]+), (?P<high>[^\]]+)\]"
-    r"\s+\((?P<method>[^)]*)\)\s*$"
+    r"\s+\((?P<method>[^);]*)(?:; (?P<kind>[a-z]+))?\)\s*$"
 )
 
 
@@ -194,6 +194,7 @@ def parse_verdict_line(line):
         "low": _number(g["low"]),
         "high": _number(g["high"]),
         "method": g["method"],
+        "kind": g["kind"],
         "passed": g["status"] == "PASS",
     }
 
