@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from smecore.problems import LinearRegression
-from smecore.sde import DiagonalNoiseSDE
+from smecore.sme import DiagonalNoiseSDE
 
 
 @dataclass(frozen=True)

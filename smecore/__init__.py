@@ -1,47 +1,76 @@
 """smecore: stochastic modified equations of stochastic gradient algorithms.
 
 Companion library to Li, Tai & E, *Stochastic Modified Equations and Dynamics of
-Stochastic Gradient Algorithms I: Mathematical Foundations* (JMLR 2019).
+Stochastic Gradient Algorithms I: Mathematical Foundations* (JMLR 20(40), 2019).
 
-The layout follows the mathematics, from problems to estimates:
+The subpackages are the architecture; imports run one way, down this list
+(``tests/test_layering.py`` checks it):
 
-problems
-    :class:`GaussianQuadratic`, :class:`MultiplicativeQuadratic`,
-    :class:`LinearRegression` (:func:`make_linear_regression`), :class:`DoubleWell`,
-    :class:`FunctionObjective`, :class:`FiniteSumObjective` -- value, gradient,
-    Hessian, noise covariance ``noise_cov`` (Sigma/B), batched gradient samplers.
-algorithms
-    :class:`SGD`, :class:`MomentumSGD`, :class:`Nesterov`; :func:`run` streams
-    Monte Carlo statistics of test functions, :func:`sample_paths` keeps paths.
-SMEs
-    :func:`sgd_sme` (orders 1 and 2), :func:`momentum_sme`, :func:`nesterov_sme`:
-    Itô SDE objects (:class:`SDE`, :class:`FunctionSDE`).
-solvers and exact moments
-    :func:`solve_sde` (Euler-Maruyama, weak order 2, exact), :func:`coupled_sgd_sme`
-    (SGD and SME sharing Brownian increments); :func:`sgd_moments`,
-    :func:`momentum_moments`, :func:`nesterov_moments`, :func:`sde_moments`
-    (exact first and second moments for affine gradients); :mod:`smecore.backward`
-    (deterministic 1-D expectations); :mod:`smecore.closed_forms`.
-estimation
-    :func:`monte_carlo` (:class:`MCEstimate`), :func:`weak_error`,
-    :func:`fit_order` (:class:`OrderFit` with a confidence interval).
-book support
-    :mod:`smecore.plotting` (shared style, :func:`~smecore.plotting.publish_figure`),
-    :mod:`smecore.figure_data` (the data behind a figure, as CSV), :mod:`smecore.report`
-    (verdicts).
+:mod:`smecore.problems`
+    Stochastic objectives f(x) = E f_gamma(x): value, gradient, Hessian, noise
+    covariance ``noise_cov`` (Sigma/B) and batched gradient samplers
+    (:class:`GaussianQuadratic`, :class:`MultiplicativeQuadratic`,
+    :class:`LinearRegression`, :class:`DoubleWell`, :class:`FunctionObjective`,
+    :class:`FiniteSumObjective`).
+:mod:`smecore.estimation`
+    Random streams (:class:`PathRandom`, :func:`plan_blocks`), streamed Monte Carlo
+    statistics (:func:`monte_carlo`, :class:`MCEstimate`), weak errors and fitted
+    orders (:func:`weak_error`, :func:`fit_order`). Pure statistics: it does not
+    know the problems, so the two share the bottom layer.
+:mod:`smecore.algorithms`
+    :class:`SGD`, :class:`MomentumSGD`, :class:`Nesterov`, their other
+    normalisations, schedules and controlled SGD; :func:`run` streams Monte Carlo
+    statistics of test functions, :func:`sample_paths` keeps paths.
+:mod:`smecore.sme`
+    Itô SDE objects (:class:`SDE`, :class:`FunctionSDE`) and the SMEs:
+    :func:`sgd_sme` (orders 1 and 2), :func:`momentum_sme`, :func:`nesterov_sme`,
+    scheduled SMEs and the asymptotic expansion.
+:mod:`smecore.solvers` and :mod:`smecore.moments`
+    :func:`solve_sde` (Euler-Maruyama, weak order 2, exact) and
+    :func:`coupled_sgd_sme`; exact moments (:func:`sgd_moments`,
+    :func:`momentum_moments`, :func:`nesterov_moments`, :func:`sde_moments`), the
+    paper's closed forms (:mod:`smecore.moments.closed_forms`, also
+    ``smecore.moments.closed_forms``) and deterministic 1-D expectations
+    (:func:`sgd_expectations`, :func:`sde_expectations`).
+:mod:`smecore.studies`
+    Compositions that chapters run, e.g. weak-error sweeps over step sizes.
+:mod:`smecore.book`
+    Verdicts (:class:`Verdicts`), plotting style, the data behind figures and the
+    ``python -m smecore reproduce`` command.
 
 Every random function takes ``rng`` (anything ``numpy.random.default_rng``
 accepts); Monte Carlo results do not depend on chunk size or worker count.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-from . import closed_forms
 from ._validation import DivergenceError
 from .algorithms import SGD, Algorithm, MomentumSGD, Nesterov, check_stability, run, sample_paths
-from .backward import BackwardSolution, chebyshev_grid, sde_expectations, sgd_expectations
-from .moments import Moments, momentum_moments, nesterov_moments, sde_moments, sgd_moments
-from .montecarlo import BlockStats, MCEstimate, monte_carlo
+from .book.verdicts import Verdicts
+from .estimation import (
+    BlockStats,
+    MCEstimate,
+    OrderFit,
+    PathRandom,
+    WeakError,
+    asymptotic_slopes,
+    fit_order,
+    monte_carlo,
+    plan_blocks,
+    weak_error,
+)
+from .moments import (
+    closed_forms,
+    BackwardSolution,
+    Moments,
+    chebyshev_grid,
+    momentum_moments,
+    nesterov_moments,
+    sde_expectations,
+    sde_moments,
+    sgd_expectations,
+    sgd_moments,
+)
 from .problems import (
     AffineGradient,
     DoubleWell,
@@ -53,11 +82,12 @@ from .problems import (
     StochasticObjective,
     make_linear_regression,
 )
-from .random import PathRandom, plan_blocks
-from .report import Verdicts
-from .sde import SDE, DiagonalNoiseSDE, FunctionSDE, LinearStructure
 from .sme import (
+    SDE,
     SGDSME,
+    DiagonalNoiseSDE,
+    FunctionSDE,
+    LinearStructure,
     MomentumSME,
     NesterovSME,
     OnPosition,
@@ -69,7 +99,6 @@ from .sme import (
     sme_initial_state,
 )
 from .solvers import coupled_sgd_sme, sample_sde_paths, solve_sde
-from .weak import OrderFit, WeakError, asymptotic_slopes, fit_order, weak_error
 
 __all__ = [
     # problems

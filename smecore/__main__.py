@@ -1,7 +1,7 @@
 """Command line of smecore: ``python -m smecore reproduce`` (console script ``smecore``).
 
 Usage errors (an unknown chapter, ``--jobs 0``) exit with status 2 and a message naming
-the argument, through argparse; see :mod:`smecore.reproduce` for the command itself.
+the argument, through argparse; see :mod:`smecore.book.reproduce` for the command itself.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from smecore import __version__
-from smecore import reproduce as _reproduce
+from smecore.book import reproduce as _reproduce
 
 DESCRIPTION = """\
 smecore: stochastic modified equations of stochastic gradient algorithms,

@@ -1,4 +1,4 @@
-"""Tests of smecore.algorithms: update rules, closed forms of paper.md section 3 by
+"""Tests of smecore.algorithms: update rules, closed forms of the worked examples by
 Monte Carlo, exact second-moment recursions, reproducibility, bad input, divergence."""
 
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from smecore._validation import DivergenceError
-from smecore.algorithms import SGD, MomentumSGD, Nesterov, check_stability, run, sample_paths
+from smecore.algorithms import (
+    SGD,
+    MomentumSGD,
+    Nesterov,
+    check_stability,
+    run,
+    sample_paths,
+)
 from smecore.problems import GaussianQuadratic
 from smecore.problems.custom import FunctionObjective
 from smecore.problems.multiplicative import MultiplicativeQuadratic
@@ -100,7 +107,7 @@ def test_phase_observation_gives_scaled_velocity():
     np.testing.assert_array_equal(paths[0, :, 1], 0.0)
 
 
-# -- closed forms of paper.md section 3 by Monte Carlo ----------------------------------
+# -- closed forms of the worked examples by Monte Carlo ----------------------------------
 
 
 def _sgd_gaussian_quadratic_ok(seed, batch_size=1, n_paths=20_000):

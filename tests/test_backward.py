@@ -1,4 +1,4 @@
-"""Tests of smecore.backward: deterministic E g(x_k) (SGD) and E g(X_t) (1-D SDE).
+"""Tests of smecore.moments.backward: deterministic E g(x_k) (SGD) and E g(X_t) (1-D SDE).
 
 References are independent of the module under test: exact moment recursions
 and ODE closed forms for linear problems, and direct numpy Monte Carlo for the
@@ -13,13 +13,13 @@ import pytest
 import scipy.linalg
 
 from smecore._validation import DivergenceError
-from smecore.backward import (
+from smecore.moments import (
     BackwardSolution,
     chebyshev_grid,
     sde_expectations,
     sgd_expectations,
 )
-from smecore.sde import FunctionSDE, LinearStructure
+from smecore.sme import FunctionSDE, LinearStructure
 
 try:  # helper A's implementation, once it lands
     from smecore.problems.nonlinear import DoubleWell

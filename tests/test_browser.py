@@ -268,7 +268,7 @@ def test_every_figure_links_data_that_downloads(pages):
     import io
     import urllib.request
 
-    from smecore.figure_data import CSV_COLUMNS
+    from smecore.book.figure_data import CSV_COLUMNS
 
     problems = {}
     for page, probe in pages.items():

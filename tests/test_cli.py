@@ -2,7 +2,7 @@
 
 Usage errors are checked through a real ``python -m smecore`` process (exit status and
 message). The runs use a small fake book (a ``_toc.yml`` and tiny chapters that use
-:class:`smecore.report.Verdicts`) so that passing, failing, crashing and unsaved chapters are
+:class:`smecore.book.verdicts.Verdicts`) so that passing, failing, crashing and unsaved chapters are
 all covered in seconds; one more test runs the real setting chapter with ``--quick``.
 The report builder is unit-tested on fake executed notebooks, without a kernel.
 """
@@ -18,9 +18,10 @@ import sys
 import nbformat
 import pytest
 
-from smecore import reproduce as rp
 from smecore.__main__ import main
-from smecore.report import Verdict
+from smecore.book import chapters as rp_chapters
+from smecore.book import report as rp_report
+from smecore.book.verdicts import Verdict
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -92,18 +93,18 @@ def test_out_that_is_a_file_exits_2(tmp_path, capsys):
 PARAMS = "quick = False  # True: small sizes\nseed = 11"
 CHAPTERS = {
     # value 1.0 only when quick=True reaches the notebook; 1.05 otherwise: both PASS.
-    "good": ["from smecore.report import Verdicts\nv = Verdicts('good', seed=seed)",
+    "good": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('good', seed=seed)",
              "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact')\n"
              "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001)",
              "v.save()"],
-    "bad": ["from smecore.report import Verdicts\nv = Verdicts('bad', seed=seed)",
+    "bad": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('bad', seed=seed)",
             "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact')",
             "v.save()"],
     # prints its verdict but never saves it: the report parses the notebook instead
-    "unsaved": ["from smecore.report import Verdicts\nv = Verdicts('unsaved', seed=seed)",
+    "unsaved": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('unsaved', seed=seed)",
                 "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01)"],
     # stops with an error after one verdict
-    "broken": ["from smecore.report import Verdicts\nv = Verdicts('broken', seed=seed)",
+    "broken": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('broken', seed=seed)",
                "v.check('N1', 'gap', 0.5, 0, 1, method='exact')",
                "raise RuntimeError('chapter bug')", "v.save()"],
 }
@@ -131,7 +132,7 @@ def fake_book(root, chapters=CHAPTERS):
 
 def test_available_chapters_follow_the_toc(tmp_path):
     book = fake_book(tmp_path)
-    assert list(rp.available_chapters(book)) == list(CHAPTERS)  # notes.md is not a chapter
+    assert list(rp_chapters.available_chapters(book)) == list(CHAPTERS)  # notes.md is not a chapter
 
 
 def test_list_prints_the_chapters(tmp_path, capsys):
@@ -176,8 +177,8 @@ def test_passing_chapter_writes_a_report_of_passes(tmp_path, capsys):
 
 def test_publication_run_writes_figure_data_to_out_not_to_the_book(tmp_path, capsys):
     cells = ["import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-             "from smecore.plotting import publish_figure\n"
-             "from smecore.report import Verdicts\nv = Verdicts('fig', seed=seed)",
+             "from smecore.book.plotting import publish_figure\n"
+             "from smecore.book.verdicts import Verdicts\nv = Verdicts('fig', seed=seed)",
              "fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4], label='curve')\n"
              "publish_figure('fig_fake', fig, render=not quick)",
              "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
@@ -218,7 +219,7 @@ def test_failing_crashing_and_unsaved_chapters_in_parallel(tmp_path, capsys):
 
 @pytest.mark.notebooks
 def test_quick_run_of_the_setting_chapter(tmp_path):
-    if "setting" not in rp.available_chapters(ROOT):
+    if "setting" not in rp_chapters.available_chapters(ROOT):
         pytest.skip("book/setting.ipynb is not (yet) listed in _toc.yml")
     out = tmp_path / "out"
     result = smecore_cli("reproduce", "--quick", "--chapters", "setting", "--out", str(out),
@@ -240,7 +241,7 @@ def test_quick_run_of_the_setting_chapter(tmp_path):
     Verdict("D1", "level", -3.25e-7, None, 0.0, "closed form", 1e-9, True),
 ])
 def test_printed_verdict_lines_parse_back(verdict):
-    parsed = rp.parse_verdict_line(verdict.line())
+    parsed = rp_chapters.parse_verdict_line(verdict.line())
     assert parsed is not None, verdict.line()
     assert (parsed["result"], parsed["quantity"], parsed["method"], parsed["passed"]) == \
         (verdict.result, verdict.quantity, verdict.method, verdict.passed)
@@ -273,41 +274,41 @@ def test_report_from_a_fake_executed_notebook(tmp_path):
         "2 of 2 verdicts PASS",
         "wall time 4.6 s",
     ])
-    verdicts = rp.verdicts_from_notebook(nb)
+    verdicts = rp_chapters.verdicts_from_notebook(nb)
     assert [(v["result"], v["passed"]) for v in verdicts] == [("S1", True), ("S2", False)]
     assert verdicts[1]["uncertainty"] == 0.03 and verdicts[1]["low"] == 1.9
-    assert rp.parameter_defaults(nb) == {"quick": False, "seed": 11}
+    assert rp_chapters.parameter_defaults(nb) == {"quick": False, "seed": 11}
 
     chapter = {"name": "fake", "notebook": "book/fake.ipynb", "output": "out/fake.ipynb",
                "status": "ok", "error": None, "wall_time": 4.6,
-               "seed": rp.parameter_defaults(nb)["seed"], "source": "notebook",
+               "seed": rp_chapters.parameter_defaults(nb)["seed"], "source": "notebook",
                "verdicts": verdicts}
     env = {"python": "3.11.7", "numpy": "2.0", "scipy": "1.14", "smecore": "0.1.0"}
-    report = rp.build_report([chapter], options={"quick": True, "seed": None, "jobs": 1},
+    report = rp_report.build_report([chapter], options={"quick": True, "seed": None, "jobs": 1},
                              env=env, total_wall_time=5.0, created="2026-01-01T00:00:00")
     assert report["summary"] == {"n_verdicts": 2, "n_pass": 1, "n_fail": 1,
                                  "chapters_not_ok": [], "ok": False}
     assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL"]
     assert all(r["seed"] == 11 and r["versions"] == env and r["wall_time"] == 4.6
                for r in report["verdicts"])
-    assert list(report["results"])[:9] == list(rp.RESULTS)
-    assert report["results"]["S2"] == {"description": rp.RESULTS["S2"], "chapters": ["fake"],
+    assert list(report["results"])[:9] == list(rp_report.RESULTS)
+    assert report["results"]["S2"] == {"description": rp_report.RESULTS["S2"], "chapters": ["fake"],
                                        "n_pass": 0, "n_fail": 1}
 
-    json_path, md_path = rp.write_report(report, tmp_path / "out")
+    json_path, md_path = rp_report.write_report(report, tmp_path / "out")
     assert json.loads(json_path.read_text()) == report
     md = md_path.read_text()
     assert "**1 of 2 verdicts PASS**, 1 FAIL" in md
     assert "| S2 | fake | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
     assert "max \\|z\\| of E f(x_k)" in md  # table pipes escaped
     assert "| T1 | " in md and "not yet illustrated" in md
-    table = rp.summary_table(report)
+    table = rp_report.summary_table(report)
     assert "FAILED" in table and "FAIL  S2  [fake] fitted order" in table
 
 
 def test_chapter_without_verdicts_is_not_ok():
     chapter = {"name": "empty", "notebook": "e.ipynb", "output": "o/e.ipynb", "status": "ok",
                "error": None, "wall_time": 1.0, "seed": 1, "source": "notebook", "verdicts": []}
-    report = rp.build_report([chapter], env={}, created="2026-01-01T00:00:00")
+    report = rp_report.build_report([chapter], env={}, created="2026-01-01T00:00:00")
     assert report["summary"]["ok"] is False and report["summary"]["chapters_not_ok"] == ["empty"]
-    assert "no verdict" in rp.summary_table(report)
+    assert "no verdict" in rp_report.summary_table(report)

@@ -1,6 +1,6 @@
-"""Every closed form of paper.md section 3, reproduced by the exact moment engine.
+"""Every closed form of smecore.moments.closed_forms, reproduced by the exact moment engine.
 
-The engine (smecore.moments) and the formulas (smecore.closed_forms) are derived
+The engine (smecore.moments) and the formulas (smecore.moments.closed_forms) are derived
 independently: the engine iterates the generic affine recursion / integrates
 the generic linear moment ODE, the formulas are the paper's per-direction
 solutions. Agreement to ~1e-10 relative checks both.
@@ -15,7 +15,7 @@ from smecore import closed_forms as cf
 from smecore.moments import momentum_moments, nesterov_moments, sde_moments, sgd_moments
 from smecore.problems import AffineGradient, GaussianQuadratic, StochasticObjective
 from smecore.problems.base import symmetric_sqrt_factor
-from smecore.sde import FunctionSDE, LinearStructure
+from smecore.sme import FunctionSDE, LinearStructure
 
 RTOL = 1e-10
 
@@ -83,7 +83,7 @@ def linear_sde(F, C, *, time_homogeneous=True):
 
 
 def quadratic_sme(H, lr, *, order, batch_size=1):
-    """SME-1 / SME-2 of the Gaussian quadratic (paper.md S1, S2)."""
+    """SME-1 / SME-2 of the Gaussian quadratic (Li, Tai & E 2019, orders 1 and 2)."""
     d = H.shape[0]
     A = H + 0.5 * lr * H @ H if order == 2 else H
     F = np.concatenate([-A, np.zeros((d, 1))], axis=1)

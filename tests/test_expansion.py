@@ -1,4 +1,4 @@
-"""Tests of smecore.expansion: the asymptotic expansion, the two phases, stationary moments."""
+"""Tests of smecore.sme.expansion: the asymptotic expansion, the two phases, stationary moments."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import scipy.linalg
 from smecore import DoubleWell, GaussianQuadratic, make_linear_regression, sgd_sme
 from smecore import closed_forms as cf
 from smecore._validation import DivergenceError
-from smecore.backward import sgd_expectations
-from smecore.expansion import (
-    asymptotic_expansion,
+from smecore.moments import (
     crossover_time,
-    gradient_flow,
     quadratic_phases,
+    sde_moments,
     sde_stationary_moments,
+    sgd_expectations,
+    sgd_moments,
     sgd_quadratic_phases,
     sgd_stationary_moments,
 )
-from smecore.moments import sde_moments, sgd_moments
+from smecore.sme import asymptotic_expansion, gradient_flow
 
 H2 = np.array([[2.0, 0.5], [0.5, 1.0]])
 

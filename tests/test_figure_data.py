@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from smecore.figure_data import CSV_COLUMNS, figure_table, save_figure_data  # noqa: E402
-from smecore.plotting import order_plot, publish_figure, reference_slope  # noqa: E402
+from smecore.book.figure_data import CSV_COLUMNS, figure_table, save_figure_data  # noqa: E402
+from smecore.book.plotting import order_plot, publish_figure, reference_slope  # noqa: E402
 
 
 @pytest.fixture

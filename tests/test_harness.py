@@ -6,11 +6,9 @@ import re
 import subprocess
 import sys
 
-import pytest
-
-from notebook_tools import CHECK_TAG, chapter_notebooks, read
-
 import nbformat
+import pytest
+from notebook_tools import CHECK_TAG, chapter_notebooks, read
 
 
 def _tamper(nb):

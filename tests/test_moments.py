@@ -9,14 +9,14 @@ from smecore._validation import DivergenceError
 from smecore.moments import (
     Moments,
     momentum_moments,
-    nesterov_coefficient,
     nesterov_moments,
     sde_moments,
     sgd_moments,
 )
+from smecore.moments.recursions import nesterov_coefficient
 from smecore.problems import AffineGradient, GaussianQuadratic, StochasticObjective
 from smecore.problems.base import symmetric_sqrt_factor
-from smecore.sde import FunctionSDE, LinearStructure
+from smecore.sme import FunctionSDE, LinearStructure
 
 
 class FiniteSum(StochasticObjective):
@@ -129,7 +129,7 @@ def test_momentum_moments_brute_force(batch_size, n_steps):
 @pytest.mark.parametrize("momentum", [None, 0.7])
 @pytest.mark.parametrize("batch_size,n_steps", [(1, 5), (2, 3)])
 def test_nesterov_moments_brute_force(batch_size, n_steps, momentum):
-    """Enumerate the brief's (x, y) form; the engine works in (x, v = x_k - x_{k-1})."""
+    """Enumerate the (x, y) form; the engine works in (x, v = x_k - x_{k-1})."""
     problem = tiny_problem(batch_size)
     lr = 0.25
     d = problem.dim
@@ -161,7 +161,7 @@ def test_nesterov_moments_brute_force(batch_size, n_steps, momentum):
     means, seconds = enumerate_paths(problem, n_steps, step_xv)
     z0 = np.append(X0, np.zeros(d))
     means[0], seconds[0] = z0, np.outer(z0, z0)
-    # both enumerations agree on the x-moments (the (x, y) one is the brief's literal form)
+    # both enumerations agree on the x-moments (the (x, y) one is the (x, y) form written out)
     np.testing.assert_allclose(means[1:, :d], means_xy[1:, :d], rtol=1e-13)
     np.testing.assert_allclose(seconds[1:, :d, :d], seconds_xy[1:, :d, :d], rtol=1e-13)
     m = nesterov_moments(problem, lr, X0, n_steps, momentum=momentum)
@@ -454,7 +454,7 @@ def test_scaled_velocity():
 
 def test_sde_moments_smooth_time_dependent_drift_from_zero():
     """dX = -(1 + t) X dt + dW from t = 0: E X_t = x0 exp(-(t + t^2/2)) (regular, not singular)."""
-    from smecore.sde import FunctionSDE, LinearStructure
+    from smecore.sme import FunctionSDE, LinearStructure
 
     lin = LinearStructure(
         lambda t: np.array([[-(1.0 + t), 0.0]]),

@@ -3,18 +3,22 @@
 import numpy as np
 import pytest
 
-from smecore import GaussianQuadratic, MomentumSGD, make_linear_regression, momentum_sme, run
-from smecore.algorithms import sample_paths
-from smecore.moments import momentum_moments
-from smecore.momentum_tools import (
-    ScaledMomentumSGD,
-    TorchMomentumSGD,
+from smecore import (
+    GaussianQuadratic,
+    MomentumSGD,
+    make_linear_regression,
+    momentum_sme,
+    run,
+)
+from smecore.algorithms import ScaledMomentumSGD, TorchMomentumSGD, sample_paths
+from smecore.estimation import settling_step
+from smecore.moments import (
     effective_sgd_rate,
     heavy_ball_rate,
+    momentum_moments,
     momentum_sme_rate,
     msgd_quadratic_stationary_value,
     scaled_momentum_moments,
-    settling_step,
 )
 
 
@@ -169,13 +173,13 @@ def test_settling_step():
 
 
 # -- weak-error helpers -------------------------------------------------------------------
+from smecore.estimation import fit_order  # noqa: E402
 from smecore.moments import sde_moments  # noqa: E402
-from smecore.momentum_tools import (  # noqa: E402
+from smecore.studies import (
     exact_momentum_weak_errors,
     mc_momentum_weak_errors,
     sme_expectation,
 )
-from smecore.weak import fit_order  # noqa: E402
 
 
 def test_exact_weak_errors_have_order_one_in_h():

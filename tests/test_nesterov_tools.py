@@ -1,4 +1,4 @@
-"""smecore.nesterov_tools: the three normalisations of Nesterov agree path by path.
+"""smecore.algorithms.forms: the three normalisations of Nesterov agree path by path.
 
 All tolerances are rounding error: the forms perform the same arithmetic in a
 different order, so with identical gradients their paths differ only by a few
@@ -9,17 +9,15 @@ import numpy as np
 import pytest
 
 from smecore import closed_forms as cf
-from smecore.algorithms import Nesterov
-from smecore.moments import nesterov_moments
-from smecore.nesterov_tools import (
-    GradientSequence,
+from smecore.algorithms import (
+    Nesterov,
     drive,
-    nesterov_deterministic_velocity,
     paper_form,
     pytorch_form,
     pytorch_to_positions,
 )
-from smecore.problems import DoubleWell, GaussianQuadratic
+from smecore.moments import nesterov_deterministic_velocity, nesterov_moments
+from smecore.problems import DoubleWell, GaussianQuadratic, GradientSequence
 
 ROUNDING = 1e-12
 

@@ -13,9 +13,9 @@ import re
 
 import papermill as pm
 import pytest
-
 from notebook_tools import ROOT, chapter_notebooks, read, verdict_lines
-from smecore.figure_data import CSV_COLUMNS
+
+from smecore.book.figure_data import CSV_COLUMNS
 
 CHAPTERS = chapter_notebooks()
 

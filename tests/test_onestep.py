@@ -1,4 +1,4 @@
-"""Tests of smecore.onestep: one-step moments (Lemmas 4 and 5) and the SGD chapter's helpers.
+"""Tests of smecore.moments.onestep: one-step moments (Lemmas 4 and 5) and the SGD chapter's helpers.
 
 Tolerances: identities that hold exactly (Lemma 5 for SGD, closed forms of linear SDEs,
 moment formulas of Gaussians) are checked to rounding error; the O(eta^3) remainder of
@@ -14,14 +14,25 @@ import numpy as np
 import pytest
 
 from smecore import closed_forms as cf
-from smecore.problems import (DoubleWell, FunctionObjective, GaussianQuadratic,
-                              MultiplicativeQuadratic, make_linear_regression)
+from smecore.moments import (
+    OneStepMoments,
+    gaussian_expectation,
+    lemma4_moments,
+    lemma5_moments,
+    sde_one_step_moments,
+    sgd_one_step_moments,
+)
+from smecore.problems import (
+    DoubleWell,
+    FunctionObjective,
+    GaussianQuadratic,
+    MultiplicativeQuadratic,
+    TwoPointQuadratic,
+    make_linear_regression,
+)
 from smecore.problems.custom import FiniteSumObjective
-from smecore.sde import FunctionSDE
-from smecore.sme import sgd_sme
-from smecore.onestep import (OneStepMoments, TwoPointQuadratic, affine_weak_errors,
-                             backward_weak_errors, gaussian_expectation, lemma4_moments,
-                             lemma5_moments, sde_one_step_moments, sgd_one_step_moments)
+from smecore.sme import FunctionSDE, sgd_sme
+from smecore.studies import affine_weak_errors, backward_weak_errors
 
 
 def _problems():

@@ -13,14 +13,14 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import numpy as np
 import pytest
 
-import smecore.algorithms as algorithms
-import smecore.solvers as solvers
+import smecore.algorithms.simulate as algorithms
+import smecore.solvers.sde_solve as solvers
 from smecore import SGD, LinearRegression, run
 from smecore._validation import DivergenceError
-from smecore.observables import identity
-from smecore.random import PathRandom, plan_blocks
-from smecore.sde import DiagonalNoiseSDE, FunctionSDE
-from smecore.solvers import _make_stepper, sample_sde_paths, solve_sde
+from smecore.estimation import PathRandom, identity, plan_blocks
+from smecore.sme import DiagonalNoiseSDE, FunctionSDE
+from smecore.solvers import sample_sde_paths, solve_sde
+from smecore.solvers.steppers import _make_stepper
 
 
 # ---------------------------------------------------------------------------

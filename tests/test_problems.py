@@ -6,12 +6,12 @@ import itertools
 import numpy as np
 import pytest
 
+from smecore.estimation import PathRandom
 from smecore.problems.base import StochasticObjective
 from smecore.problems.custom import FiniteSumObjective, FunctionObjective
 from smecore.problems.multiplicative import MultiplicativeQuadratic
 from smecore.problems.nonlinear import DoubleWell
 from smecore.problems.regression import LinearRegression, make_linear_regression
-from smecore.random import PathRandom
 
 # -- problem zoo ---------------------------------------------------------------------
 

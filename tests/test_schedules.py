@@ -1,4 +1,4 @@
-"""Tests of smecore.schedules: schedules, scheduled SGD (simulation and exact moments), cSGD."""
+"""Tests of smecore.algorithms.schedules: schedules, scheduled SGD (simulation and exact moments), cSGD."""
 
 from __future__ import annotations
 
@@ -7,21 +7,26 @@ import pytest
 
 from smecore import DoubleWell, GaussianQuadratic, make_linear_regression, sgd_sme
 from smecore import closed_forms as cf
-from smecore.algorithms import SGD, run, sample_paths
-from smecore.moments import sde_moments, sgd_moments
-from smecore.schedules import (
+from smecore.algorithms import (
+    SGD,
     ConstantSchedule,
     CSGDSchedule,
     InverseTimeSchedule,
     ScheduledSGD,
     TabulatedSchedule,
+    run,
+    sample_paths,
+)
+from smecore.moments import (
     csgd_discrete_optimum,
     csgd_multiplier_ode,
     scheduled_sgd_moments,
-    scheduled_sme,
     scheduled_sme_moments,
+    sde_moments,
+    sgd_moments,
     tune_inverse_time,
 )
+from smecore.sme import scheduled_sme
 from smecore.solvers import solve_sde
 
 

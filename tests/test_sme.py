@@ -5,8 +5,8 @@ import pytest
 
 from smecore.problems import GaussianQuadratic, StochasticObjective
 from smecore.problems.base import AffineGradient
-from smecore.sde import SDE
 from smecore.sme import (
+    SDE,
     OnPosition,
     momentum_sme,
     momentum_state_map,

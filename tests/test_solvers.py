@@ -19,18 +19,19 @@ import scipy.linalg
 import scipy.special
 
 from smecore._validation import DivergenceError
-from smecore.observables import identity
+from smecore.estimation import identity
 from smecore.problems import GaussianQuadratic, StochasticObjective
 from smecore.problems.base import AffineGradient
-from smecore.sde import FunctionSDE, LinearStructure
-from smecore.sme import OnPosition, momentum_sme, nesterov_sme, sgd_sme
-from smecore.solvers import (
-    _ExactStepper,
-    _make_stepper,
-    coupled_sgd_sme,
-    sample_sde_paths,
-    solve_sde,
+from smecore.sme import (
+    FunctionSDE,
+    LinearStructure,
+    OnPosition,
+    momentum_sme,
+    nesterov_sme,
+    sgd_sme,
 )
+from smecore.solvers import coupled_sgd_sme, sample_sde_paths, solve_sde
+from smecore.solvers.steppers import _ExactStepper, _make_stepper
 
 THREE_POINT = ([-np.sqrt(3.0), 0.0, np.sqrt(3.0)], [1 / 6, 2 / 3, 1 / 6])
 TWO_POINT = ([-1.0, 1.0], [0.5, 0.5])
@@ -383,7 +384,7 @@ def test_coupling_shrinks_the_stderr_of_the_difference():
     assert diff.stderr[-1, 0] < 0.1 * min(sgd.stderr[-1, 0], sme.stderr[-1, 0])
     np.testing.assert_allclose(diff.mean, sgd.mean - sme.mean, atol=1e-12)
     np.testing.assert_allclose(stats.times, [0.0, k * lr])
-    # Marginals are those of SGD and of the order-2 SME (closed forms, paper.md section 3).
+    # Marginals are those of SGD and of the order-2 SME (closed forms).
     assert abs(sgd.mean[-1, 0] - (1 - lr * lam) ** k * x0) <= 4 * sgd.stderr[-1, 0]
     a = lam + lr * lam**2 / 2
     assert abs(sme.mean[-1, 0] - np.exp(-a * k * lr) * x0) <= 4 * sme.stderr[-1, 0]

@@ -3,12 +3,18 @@
 import numpy as np
 import pytest
 
-from smecore.montecarlo import MCEstimate
+from smecore.estimation import (
+    MCEstimate,
+    OrderFit,
+    WeakError,
+    asymptotic_slopes,
+    fit_order,
+    weak_error,
+)
 from smecore.moments import sde_moments, sgd_moments
 from smecore.problems import AffineGradient, GaussianQuadratic, StochasticObjective
 from smecore.problems.base import symmetric_sqrt_factor
-from smecore.sde import FunctionSDE, LinearStructure
-from smecore.weak import OrderFit, WeakError, asymptotic_slopes, fit_order, weak_error
+from smecore.sme import FunctionSDE, LinearStructure
 
 LRS = 2.0 ** -np.arange(1, 9)
 ASYMPTOTIC = slice(3, None)  # lr = 2^-4 .. 2^-8
@@ -33,7 +39,7 @@ class Multiplicative(StochasticObjective):
 
 
 def sme_of(problem, lr, order):
-    """SME-1 / SME-2 of an affine problem with symmetric Hessian A (paper.md S1, S2).
+    """SME-1 / SME-2 of an affine problem with symmetric Hessian A (Li, Tai & E 2019, orders 1 and 2).
 
     Drift -(A + lr/2 A^2) x - (I + lr/2 A) b for order 2 (= -grad(f + lr/4 |grad f|^2)),
     diffusion covariance lr Sigma(x).
@@ -86,7 +92,7 @@ def test_sme_weak_order(problem, observable, order):
 
 @pytest.mark.parametrize("order", [1, 2])
 def test_zero_start_shows_order_two_for_both_smes(order):
-    """With x0 = 0 only the variance differs, at O(lr^2): both SMEs look like order 2 (paper.md 3)."""
+    """With x0 = 0 only the variance differs, at O(lr^2): both SMEs look like order 2 (SGD chapter)."""
     errors = weak_errors(GAUSSIAN, np.zeros(2), order, "f")
     fit = fit_order(LRS[ASYMPTOTIC], errors[ASYMPTOTIC])
     assert 1.9 <= fit.order <= 2.1

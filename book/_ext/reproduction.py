@@ -30,7 +30,8 @@ from docutils.parsers.rst import directives
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from smecore.reproduce import RESULTS, VERDICT_PATTERN
+from smecore.book.report import RESULTS
+from smecore.book.chapters import VERDICT_PATTERN
 
 logger = logging.getLogger(__name__)
 

@@ -5,10 +5,21 @@ from .custom import FiniteSumObjective, FunctionObjective
 from .multiplicative import MultiplicativeQuadratic
 from .nonlinear import DoubleWell
 from .quadratic import GaussianQuadratic
+from .oracles import GradientSequence
 from .regression import LinearRegression, make_linear_regression
+from .two_point import TwoPointQuadratic
 
 __all__ = [
-    "AffineGradient", "StochasticObjective", "symmetric_sqrt_factor", "GaussianQuadratic",
-    "MultiplicativeQuadratic", "LinearRegression", "make_linear_regression", "DoubleWell",
-    "FiniteSumObjective", "FunctionObjective",
+    "AffineGradient",
+    "StochasticObjective",
+    "symmetric_sqrt_factor",
+    "GaussianQuadratic",
+    "MultiplicativeQuadratic",
+    "LinearRegression",
+    "make_linear_regression",
+    "DoubleWell",
+    "FiniteSumObjective",
+    "FunctionObjective",
+    "TwoPointQuadratic",
+    "GradientSequence",
 ]

@@ -4,12 +4,12 @@ Shapes: a point is ``(d,)``; a batch of sample paths is ``(n_paths, d)``.
 Deterministic methods (``value``, ``grad``, ``hessian``, ``noise_cov``,
 ``noise_factor``) accept any leading shape ``(..., d)``. ``sample_grad`` takes
 ``(n_paths, d)`` and a random source (a ``numpy.random.Generator`` or a
-:class:`~smecore.random.PathRandom`).
+:class:`~smecore.estimation.streams.PathRandom`).
 
 Mini-batches: an objective carries a ``batch_size`` B. ``sample_grad`` returns
 the mean of B stochastic gradients drawn with replacement, and ``noise_cov``
 returns its covariance, Sigma(x) / B, where Sigma is the covariance of a single
-stochastic gradient (paper.md section 1).
+stochastic gradient (Li, Tai & E 2019, the setting).
 
 Affine gradients: when every stochastic gradient is affine in x,
 grad f_gamma(x) = G_gamma [x; 1] with a random d x (d+1) matrix G_gamma, the

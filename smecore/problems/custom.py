@@ -146,7 +146,7 @@ class FunctionObjective(StochasticObjective):
         ``sample_grad(x, rng) -> (n, d)``: ONE stochastic gradient
         grad f_gamma(x) per row (batch size 1), drawing its randomness from
         ``rng`` with sizes whose first entry is n (``rng`` may be a
-        :class:`~smecore.random.PathRandom`). With ``batch_size`` B the
+        :class:`~smecore.estimation.streams.PathRandom`). With ``batch_size`` B the
         objective averages B independent calls.
     hessian : callable, optional
         ``hessian(x) -> (n, d, d)``. If omitted, the Hessian is approximated

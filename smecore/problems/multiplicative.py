@@ -13,7 +13,7 @@ class MultiplicativeQuadratic(StochasticObjective):
 
     Then f(x) = 1/2 x^T diag(D) x, grad f_gamma(x) = (D + gamma) * x and the
     noise covariance Sigma(x) = diag(x_i^2) vanishes at the minimum
-    (paper.md section 3, "multiplicative noise"). With a mini-batch of size B,
+    (the multiplicative-noise example of the SGD chapter). With a mini-batch of size B,
     gamma is replaced by the mean of B standard normals, so the noise
     covariance is diag(x_i^2) / B and SGD has
     E x_{k,i}^2 = x_{0,i}^2 ((1 - lr D_i)^2 + lr^2 / B)^k.

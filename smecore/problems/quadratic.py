@@ -1,4 +1,4 @@
-"""Quadratic objectives with closed-form SGD and SME moments (paper.md section 3)."""
+"""Quadratic objectives with closed-form SGD and SME moments (the worked example of Li, Tai & E 2019)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,49 @@
+"""Stochastic gradient algorithms: SGD, momentum (every normalisation), Nesterov,
+learning-rate schedules and controlled SGD, and the Monte Carlo drivers ``run`` and
+``sample_paths``.
+"""
+
+from .control import csgd_optimal_multiplier, csgd_optimal_path, csgd_rate
+from .methods import Algorithm, SGD, MomentumSGD, Nesterov, check_stability
+from .forms import (
+    TorchMomentumSGD,
+    ScaledMomentumSGD,
+    drive,
+    paper_form,
+    pytorch_form,
+    pytorch_to_positions,
+)
+from .schedules import (
+    Schedule,
+    ConstantSchedule,
+    InverseTimeSchedule,
+    CSGDSchedule,
+    TabulatedSchedule,
+    ScheduledSGD,
+)
+from .simulate import run, sample_paths
+
+__all__ = [
+    "csgd_rate",
+    "csgd_optimal_multiplier",
+    "csgd_optimal_path",
+    "Algorithm",
+    "SGD",
+    "MomentumSGD",
+    "Nesterov",
+    "check_stability",
+    "TorchMomentumSGD",
+    "ScaledMomentumSGD",
+    "drive",
+    "paper_form",
+    "pytorch_form",
+    "pytorch_to_positions",
+    "Schedule",
+    "ConstantSchedule",
+    "InverseTimeSchedule",
+    "CSGDSchedule",
+    "TabulatedSchedule",
+    "ScheduledSGD",
+    "run",
+    "sample_paths",
+]

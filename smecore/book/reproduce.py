@@ -1,0 +1,284 @@
+"""Reproduce the book's verdicts from the command line and collect them in a report.
+
+``python -m smecore reproduce`` (or the console script ``smecore reproduce``)
+runs the chapters listed in ``_toc.yml`` through papermill, optionally with
+``quick=True`` and another seed, and writes ``report.json`` and ``report.md``
+with every verdict of every chapter: result id, chapter, quantity, measured
+value and uncertainty, expected band, method, PASS/FAIL, seed, wall time and
+the versions of the software that produced it.
+
+Each chapter's verdicts are taken from the JSON record its last cell writes
+(:meth:`smecore.book.verdicts.Verdicts.save`, pointed at a fresh folder through
+``SMECORE_REPORT_DIR``). If a chapter stops before that cell, the verdict
+lines it printed are parsed from the executed notebook instead, so a partial
+run still reports what it checked.
+
+The parsing helpers (:func:`parse_verdict_line`, :func:`verdicts_from_notebook`)
+and :data:`RESULTS` are shared with the book's reproduction page
+(``book/_ext/reproduction.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import pathlib
+import shutil
+import time
+
+from .chapters import (
+    available_chapters,
+    find_root,
+    parameter_defaults,
+    verdicts_from_notebook,
+)
+from .report import build_report, environment, summary_table, write_report
+
+__all__ = ["run_chapter", "add_arguments", "run"]
+
+
+
+
+
+
+def run_chapter(task):
+    """Execute one chapter with papermill and collect its verdicts.
+
+    Runs in a worker process when ``--jobs`` > 1, so it takes and returns plain data.
+
+    Parameters
+    ----------
+    task : dict
+        ``name`` (notebook stem), ``notebook`` (input path), ``output`` (executed notebook
+        path), ``records`` (folder for the chapter's JSON record), ``figure_data`` (folder
+        for the data behind its figures; optional), ``parameters`` (dict
+        passed to papermill), ``progress`` (tqdm options for papermill's bar, or False),
+        ``kernel`` (kernel name).
+
+    Returns
+    -------
+    dict
+        ``name, notebook, output, status ('ok' or 'error'), error, wall_time, seed,
+        source ('json' or 'notebook'), verdicts`` (list of dicts as in
+        :func:`parse_verdict_line`, with exact values when taken from the JSON record).
+    """
+    import nbformat
+    import papermill as pm
+
+    records = pathlib.Path(task["records"])
+    # A fresh folder per run: a record left over from an earlier run must never be reported.
+    shutil.rmtree(records, ignore_errors=True)
+    records.mkdir(parents=True)
+    pathlib.Path(task["output"]).parent.mkdir(parents=True, exist_ok=True)
+
+    status, error = "ok", None
+    # The kernel is a child of this process and inherits its environment; that is how the
+    # chapter's verdicts.save() learns where to write. Restored afterwards for in-process runs.
+    # Likewise SMECORE_FIGURE_DATA_DIR keeps the figures' data out of the book's own folder.
+    settings = {"SMECORE_REPORT_DIR": str(records)}
+    if task.get("figure_data"):
+        settings["SMECORE_FIGURE_DATA_DIR"] = str(task["figure_data"])
+    previous = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            task["notebook"], task["output"], parameters=task["parameters"],
+            cwd=str(pathlib.Path(task["notebook"]).parent), kernel_name=task["kernel"],
+            progress_bar=task["progress"],
+        )
+    except pm.PapermillExecutionError as exc:
+        status = "error"
+        error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel died, notebook unreadable, ...: report, don't crash the run
+        status = "error"
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        wall_time = time.perf_counter() - started
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    nb = None
+    try:
+        nb = nbformat.read(task["output"], as_version=4)
+    except (OSError, ValueError):  # papermill failed before writing anything
+        try:
+            nb = nbformat.read(task["notebook"], as_version=4)
+            nb.cells = [c for c in nb.cells if c.get("cell_type") != "code"]  # no stale outputs
+        except (OSError, ValueError):
+            nb = {"cells": []}
+
+    seed = task["parameters"].get("seed", parameter_defaults(nb).get("seed"))
+    verdicts, source = [], "notebook"
+    for path in sorted(records.glob("*.json")):
+        payload = json.loads(path.read_text())
+        verdicts.extend(payload.get("verdicts", []))
+        seed = payload.get("seed", seed)
+        source = "json"
+    if source == "notebook":
+        verdicts = verdicts_from_notebook(nb)
+
+    return {
+        "name": task["name"], "notebook": str(task["notebook"]), "output": str(task["output"]),
+        "status": status, "error": error, "wall_time": wall_time, "seed": seed,
+        "source": source, "verdicts": verdicts,
+    }
+
+
+def _run_all(tasks, jobs):
+    if jobs == 1 or len(tasks) <= 1:
+        return [run_chapter(t) for t in tasks]
+    # Chapters are independent processes (each starts its own kernel); 'spawn' keeps the
+    # workers free of whatever threads the parent holds (tqdm's monitor, for one).
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
+                                                mp_context=context) as pool:
+        return list(pool.map(run_chapter, tasks))
+
+
+EXAMPLES = """\
+examples:
+  python -m smecore reproduce --quick
+      every chapter in _toc.yml with small sizes (seconds per chapter)
+  smecore reproduce --chapters setting sgd --seed 7 --jobs 2 --out /tmp/run7
+      two chapters at publication quality with seed 7, in parallel
+  smecore reproduce --list
+      the chapter names --chapters accepts
+
+output (in --out):
+  report.json         every verdict: result id, chapter, quantity, value, uncertainty,
+                      band, method, PASS/FAIL, seed, wall time, versions
+  report.md           the same as tables
+  notebooks/*.ipynb   the executed chapters
+  records/<chapter>/  the JSON records the chapters' verdicts.save() wrote
+  figure-data/*.csv   the data behind every figure (publication runs; quick runs draw none)
+
+exit status: 0 every verdict PASS; 1 a verdict FAILed, a chapter stopped with an
+error or printed no verdict; 2 bad usage.
+"""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def add_arguments(parser):
+    """Add the options of ``smecore reproduce`` to an argparse parser."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EXAMPLES
+    parser.add_argument("--quick", action="store_true",
+                        help="run the chapters with quick=True (small sizes, for checks)")
+    parser.add_argument("--seed", type=_seed, metavar="N",
+                        help="seed passed to every chapter (default: each chapter's own)")
+    parser.add_argument("--chapters", nargs="+", metavar="NAME",
+                        help="notebook stems from _toc.yml, e.g. setting (default: all)")
+    parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                        help="chapters run in parallel, one process each (default: 1)")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("reproduce-out"),
+                        metavar="DIR", help="output folder (default: ./reproduce-out)")
+    parser.add_argument("--root", type=pathlib.Path, metavar="DIR",
+                        help="book root holding _toc.yml (default: the current folder or a "
+                             "parent of it, else the smecore source checkout)")
+    parser.add_argument("--kernel", default="python3", metavar="NAME",
+                        help="Jupyter kernel to run the chapters in (default: python3)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bars (e.g. in logs)")
+    parser.add_argument("--list", action="store_true",
+                        help="list the chapters and exit")
+    return parser
+
+
+def _select_chapters(parser, args):
+    """Resolve --root and --chapters; usage errors exit 2 through ``parser.error``."""
+    root = args.root.resolve() if args.root else find_root()
+    if root is None or not (root / "_toc.yml").is_file():
+        where = f"--root {args.root}" if args.root else "the current folder or its parents"
+        parser.error(f"argument --root: no _toc.yml in {where}")
+    chapters = available_chapters(root)
+    if not chapters:
+        parser.error(f"no chapter notebook listed in {root / '_toc.yml'} exists")
+    if not args.chapters:
+        return root, chapters
+    chosen = {}
+    for name in args.chapters:
+        # Accept "setting", "book/setting" and "book/setting.ipynb" alike.
+        path = pathlib.PurePath(name)
+        stem = path.stem if path.suffix == ".ipynb" else path.name
+        if stem not in chapters:
+            parser.error(f"argument --chapters: unknown chapter {name!r}; "
+                         f"available: {', '.join(chapters)}")
+        chosen[stem] = chapters[stem]
+    return root, chosen
+
+
+def run(args, parser):
+    """Carry out ``smecore reproduce`` for parsed ``args``; return the exit status."""
+    root, chapters = _select_chapters(parser, args)
+    if args.list:
+        for name, path in chapters.items():
+            print(f"{name:<16} {path.relative_to(root)}")
+        return 0
+    out = args.out.resolve()
+    if out.exists() and not out.is_dir():
+        parser.error(f"argument --out: {args.out} exists and is not a folder")
+    from jupyter_client.kernelspec import KernelSpecManager
+    kernels = sorted(KernelSpecManager().find_kernel_specs())
+    if args.kernel not in kernels:
+        parser.error(f"argument --kernel: no Jupyter kernel {args.kernel!r}; "
+                     f"available: {', '.join(kernels) or 'none (pip install ipykernel)'}")
+
+    parameters = {}
+    if args.quick:
+        parameters["quick"] = True
+    if args.seed is not None:
+        parameters["seed"] = args.seed
+    tasks = []
+    width = max(map(len, chapters))
+    for position, (name, path) in enumerate(chapters.items()):
+        # One bar per chapter, on its own line (position), labelled with the chapter.
+        progress = False if args.no_progress else {
+            "desc": name.ljust(width), "position": position, "leave": True}
+        tasks.append({
+            "name": name, "notebook": str(path), "output": str(out / "notebooks" / f"{name}.ipynb"),
+            "records": str(out / "records" / name), "figure_data": str(out / "figure-data"),
+            "parameters": dict(parameters),
+            "progress": progress, "kernel": args.kernel,
+        })
+    print(f"running {len(tasks)} chapter(s) from {root} "
+          f"(quick={args.quick}, seed={args.seed if args.seed is not None else 'default'}, "
+          f"jobs={args.jobs}) -> {out}", flush=True)
+    started = time.perf_counter()
+    results = _run_all(tasks, args.jobs)
+    total = time.perf_counter() - started
+
+    options = {"command": "smecore reproduce " + " ".join(args.argv), "quick": args.quick,
+               "seed": args.seed, "jobs": args.jobs, "chapters": list(chapters),
+               "root": str(root), "kernel": args.kernel}
+    report = build_report(results, options=options, total_wall_time=total)
+    json_path, md_path = write_report(report, out)
+    print()
+    print(summary_table(report))
+    print(f"\nreport: {json_path}\n        {md_path}")
+    return 0 if report["summary"]["ok"] else 1
