@@ -44,6 +44,7 @@ accepts); Monte Carlo results do not depend on chunk size or worker count.
 
 __version__ = "0.2.0"
 
+from . import mutants
 from ._validation import DivergenceError
 from .algorithms import SGD, Algorithm, MomentumSGD, Nesterov, check_stability, run, sample_paths
 from .book.verdicts import Verdicts
@@ -119,5 +120,5 @@ __all__ = [
     "monte_carlo", "MCEstimate", "BlockStats", "PathRandom", "plan_blocks", "weak_error",
     "WeakError", "fit_order", "OrderFit", "asymptotic_slopes",
     # book support
-    "Verdicts", "DivergenceError",
+    "Verdicts", "DivergenceError", "mutants",
 ]

@@ -19,6 +19,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "smecore"
 #: everything; ``problems`` and ``estimation`` (pure statistics) share the bottom layer.
 RANKS = {
     "_validation": 0,
+    "mutants": 0,
     "problems": 1,
     "estimation": 1,
     "algorithms": 2,

@@ -27,6 +27,7 @@ import numpy as np
 
 from .._validation import finite_array, positive_float, state_vector
 from ..problems.base import StochasticObjective
+from .. import mutants
 from .sde import SDE, LinearStructure
 
 __all__ = ["SGDSME", "MomentumSME", "NesterovSME", "OnPosition", "sgd_sme", "momentum_sme", "nesterov_sme", "sme_initial_state", "momentum_state_map", "momentum_state_unmap"]
@@ -205,6 +206,9 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True) -> SGDSME:
     >>> sde.linear.additive
     True
     """
+    forced = mutants.overrides("sgd_sme")
+    correction = forced.get("correction", correction)
+    noise = forced.get("noise", noise)
     problem = _check_problem(problem)
     lr = positive_float(lr, "lr")
     if isinstance(order, bool) or order not in (1, 2):
@@ -544,3 +548,13 @@ def sme_initial_state(sde, x0) -> np.ndarray:
     if hasattr(sde, "initial_state"):
         return sde.initial_state(x0)
     return state_vector(x0, sde.dim)
+
+
+# Wrong equations that the claims about the SMEs of SGD must reject (see smecore.mutants).
+for _result in ("S1", "S2"):
+    mutants.register(mutants.Mutant(_result, "no-noise", "sgd_sme", {"noise": False},
+                                    "the SME without its noise term: the (modified) gradient flow"))
+mutants.register(mutants.Mutant("S2", "no-correction", "sgd_sme", {"correction": 0.0},
+                                "order-2 SME with c = 0: no (eta/4) grad |grad f|^2 correction"))
+mutants.register(mutants.Mutant("S2", "correction-1/2", "sgd_sme", {"correction": 0.5},
+                                "order-2 SME with c = 1/2 in place of 1/4"))
