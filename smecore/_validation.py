@@ -102,7 +102,7 @@ def steps_in_horizon(T: float, step: float) -> int:
 
 
 def check_finite_state(x: np.ndarray, step, what: str, *, bound: float = 1e100) -> None:
-    """Raise :class:`DivergenceError` if any entry of ``x`` is non-finite or huge."""
+    """Raise :class:`~smecore.DivergenceError` if any entry of ``x`` is non-finite or huge."""
     if not np.all(np.isfinite(x)) or np.max(np.abs(x), initial=0.0) > bound:
         raise DivergenceError(
             f"{what} diverged at step {step}: the state left |x| <= {bound:g}. "

@@ -303,7 +303,7 @@ def _check_algorithm_and_problem(algorithm, problem):
 
 
 def check_stability(algorithm, problem, n_steps=None) -> None:
-    """Raise :class:`DivergenceError` if the mean iteration diverges on an affine problem.
+    """Raise :class:`~smecore.DivergenceError` if the mean iteration diverges on an affine problem.
 
     For a problem with an affine gradient grad f(x) = A x + b, the mean of the
     iterates follows the deterministic algorithm on the quadratic, which
@@ -311,7 +311,7 @@ def check_stability(algorithm, problem, n_steps=None) -> None:
     :meth:`~Algorithm.stability_limit` (2 for SGD, 2 (1 + mu) for the heavy
     ball, 2 (1 + mu) / (1 + 2 mu) for Nesterov with constant mu). Other
     problems are not checked here; their runs stop with
-    :class:`DivergenceError` when the state blows up.
+    :class:`~smecore.DivergenceError` when the state blows up.
 
     Examples
     --------

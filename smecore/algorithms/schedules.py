@@ -100,7 +100,7 @@ class CSGDSchedule(Schedule):
     dm/dt = -2 a u m + lr Sigma u^2, minimised at u* = min(1, a m / (lr Sigma)).
     Along the optimal path u* = 1 until m = lr Sigma / a (time t1), then
     u*(t) = 1 / (1 + a (t - t1)): annealing like 1/(a t)
-    (:func:`smecore.algorithms.control.csgd_optimal_path`). Arrays of ``a``,
+    (:func:`smecore.algorithms.csgd_optimal_path`). Arrays of ``a``,
     ``noise_var`` and ``m0`` give a coordinate-wise schedule (one model per
     coordinate, as cSGD applies it).
 
@@ -195,7 +195,7 @@ class TabulatedSchedule(Schedule):
 
 def _check_schedule(schedule, dim=None) -> Schedule:
     if not isinstance(schedule, Schedule):
-        raise TypeError(f"schedule must be a smecore.algorithms.schedules.Schedule, got {type(schedule).__name__}")
+        raise TypeError(f"schedule must be a smecore.algorithms.Schedule, got {type(schedule).__name__}")
     if dim is not None and schedule.dim is not None and schedule.dim != dim:
         raise ValueError(f"the schedule has {schedule.dim} coordinates but the problem has dimension {dim}")
     return schedule

@@ -1,7 +1,7 @@
 """Monte Carlo drivers of the algorithms: streamed statistics (:func:`run`) and paths.
 
 :func:`run` streams Monte Carlo statistics of observables through
-:func:`smecore.estimation.montecarlo.monte_carlo` (bit-identical for any chunk size or
+:func:`smecore.estimation.monte_carlo` (bit-identical for any chunk size or
 executor); :func:`sample_paths` returns whole paths for small runs. Plain SGD
 on a problem with ``grad_transposed_at`` (linear regression) takes a fast
 path: paths along the last axis, updated in place tile by tile, mini-batch
@@ -134,7 +134,7 @@ def _run_sgd_tiles(algorithm, problem, x0, steps, observables, rand):
 
 
 class _SimulateChunk:
-    """Chunk function for :func:`smecore.estimation.montecarlo.monte_carlo` (module level: picklable)."""
+    """Chunk function for :func:`smecore.estimation.monte_carlo` (module level: picklable)."""
 
     def __init__(self, algorithm, problem, x0, steps, observables, observe):
         self.algorithm, self.problem, self.x0 = algorithm, problem, x0
@@ -204,7 +204,7 @@ def run(
     observe : {"position", "phase"}
         What the observables see: x_k, or [x_k, V_k] for the momentum methods.
     block_size, chunk_size, executor
-        As in :func:`smecore.estimation.montecarlo.monte_carlo`; the result does not
+        As in :func:`smecore.estimation.monte_carlo`; the result does not
         depend on ``chunk_size`` or ``executor``.
 
     Returns
@@ -215,7 +215,7 @@ def run(
 
     Raises
     ------
-    DivergenceError
+    smecore.DivergenceError
         Up front if the mean iteration diverges on an affine problem
         (:func:`check_stability`), or as soon as a path leaves
         |x| <= 1e100 or becomes non-finite.
@@ -275,7 +275,7 @@ def sample_paths(
     ValueError
         If the paths would hold more than ``MAX_PATH_FLOATS`` (2e8) numbers;
         use :func:`run` for statistics instead.
-    DivergenceError
+    smecore.DivergenceError
         As in :func:`run`.
 
     Examples

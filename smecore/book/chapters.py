@@ -22,7 +22,7 @@ __all__ = ["VERDICT_PATTERN", "available_chapters", "parse_verdict_line", "verdi
 PARAMETERS_TAG = "parameters"
 
 
-#: The format of a printed verdict line. Mirrors smecore.book.verdicts.Verdict.line:
+#: The format of a printed verdict line. Mirrors smecore.book.Verdict.line:
 #: "PASS  S1  quantity: 1.02 +/- 0.01  band [0.9, 1.1]  (exact)". The quantity may itself
 #: contain ": ", so it is matched up to the last ": " followed by a value.
 VERDICT_PATTERN = re.compile(
@@ -119,7 +119,7 @@ def _number(text):
 
 
 def parse_verdict_line(line):
-    """Parse one line printed by :meth:`smecore.book.verdicts.Verdicts.check`.
+    """Parse one line printed by :meth:`smecore.book.Verdicts.check`.
 
     Parameters
     ----------

@@ -15,7 +15,7 @@ in step with the plotting code. :func:`save_figure_data` writes the table as CSV
 ``pandas.read_csv(path, comment="#")`` reads it. ``panel`` is the index of the axes in
 ``fig.axes``; ``artist`` numbers the artists of a panel, so the rows of one curve can be told
 from another's even when neither has a legend label; the colours name roles (black for SGD,
-vermilion for the order-2 SME, ...: :data:`smecore.book.plotting.COLORS`). ``kind`` says how to
+vermilion for the order-2 SME, ...: :data:`smecore.book.COLORS`). ``kind`` says how to
 read a row:
 
 ========== ==============================================================================
@@ -222,7 +222,7 @@ def figure_table(fig):
     Returns
     -------
     list of dict
-        One row per plotted point, with the keys of :data:`COLUMNS` (coordinates that do not
+        One row per plotted point, with the keys of ``COLUMNS`` (coordinates that do not
         apply to a row's ``kind`` are missing). Artists the table cannot represent (images,
         arbitrary line collections) are left out with a warning.
 
@@ -277,7 +277,7 @@ def save_figure_data(fig, path) -> pathlib.Path:
     -------
     pathlib.Path
         The file written: ``#`` lines describing the panels and artists, then the columns
-        :data:`CSV_COLUMNS`, one row per plotted point (see the module docstring).
+        ``CSV_COLUMNS``, one row per plotted point (see the module docstring).
 
     Raises
     ------

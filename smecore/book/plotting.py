@@ -86,7 +86,7 @@ def order_plot(ax, step_sizes, errors, *, stderr=None, label=None, color=None, m
     color : str, optional
     marker : str
     fit : OrderFit, optional
-        A fitted order (from :func:`smecore.estimation.weak.fit_order`); appended to the
+        A fitted order (from :func:`smecore.estimation.fit_order`); appended to the
         label as "slope 1.98 [1.95, 2.01]".
 
     Returns
@@ -125,7 +125,7 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
 
     When ``render`` is true the figure is glued under ``name`` (``myst_nb.glue``, for a
     ``{glue:figure}`` directive) and the data behind it is written to
-    ``data_dir/name.csv`` (:func:`smecore.book.figure_data.save_figure_data`), which the figure's
+    ``data_dir/name.csv`` (:func:`smecore.book.save_figure_data`), which the figure's
     caption links for download. Quick regression runs pass ``render=False``: they read
     only the verdicts, so the figure is closed unrendered and no file is touched.
 

@@ -8,7 +8,7 @@ value and uncertainty, expected band, method, PASS/FAIL, seed, wall time and
 the versions of the software that produced it.
 
 Each chapter's verdicts are taken from the JSON record its last cell writes
-(:meth:`smecore.book.verdicts.Verdicts.save`, pointed at a fresh folder through
+(:meth:`smecore.book.Verdicts.save`, pointed at a fresh folder through
 ``SMECORE_REPORT_DIR``). If a chapter stops before that cell, the verdict
 lines it printed are parsed from the executed notebook instead, so a partial
 run still reports what it checked.

@@ -107,7 +107,7 @@ class Verdicts:
               digits=3, kind=None) -> bool:
         """Check ``low <= value <= high`` (either bound may be None), print and record it.
 
-        ``kind`` is one of :data:`KINDS`; every chapter verdict declares it.
+        ``kind`` is one of ``KINDS``; every chapter verdict declares it.
         """
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")

@@ -2,7 +2,7 @@
 
 The unit of randomness is a *block* of paths (see :mod:`smecore.estimation.streams`); the
 unit of work is a *chunk* of whole blocks. A chunk function receives a
-:class:`~smecore.estimation.streams.PathRandom` for its paths and returns, for each named
+:class:`~smecore.estimation.PathRandom` for its paths and returns, for each named
 quantity, per-block means and sums of squared deviations
 (:class:`BlockStats`). Blocks are combined in block order with the pairwise
 (Chan et al.) formula, so the estimate is bit-for-bit the same whatever the
@@ -133,7 +133,7 @@ def monte_carlo(
     ----------
     simulate_chunk : callable
         ``simulate_chunk(rand) -> dict[str, BlockStats]`` where ``rand`` is a
-        :class:`~smecore.estimation.streams.PathRandom` for the chunk's paths (its
+        :class:`~smecore.estimation.PathRandom` for the chunk's paths (its
         ``sizes`` give the blocks). Must be picklable to run in a process pool.
     n_paths : int
         Total number of independent paths, >= 1.

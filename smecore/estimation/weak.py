@@ -2,7 +2,7 @@
 
 A weak error is max_k |E g(x_k) - E g(X_{k eta})| (or its value at the final
 time). The expectations come either exactly (:mod:`smecore.moments`) or from
-Monte Carlo (:class:`~smecore.estimation.montecarlo.MCEstimate`), in which case the error
+Monte Carlo (:class:`~smecore.estimation.MCEstimate`), in which case the error
 carries a standard error. :func:`fit_order` fits log(error) = p log(step) + c
 and reports p with a confidence interval that accounts for both the scatter
 about the line and the Monte Carlo uncertainty (a Monte

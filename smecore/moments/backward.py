@@ -433,7 +433,7 @@ def sgd_expectations(
     ValueError
         For invalid arguments, a domain the SGD step leaves, or an
         unenumerably large batch.
-    DivergenceError
+    smecore.DivergenceError
         If the recursion blows up.
 
     References
@@ -539,7 +539,7 @@ def _drift_and_variance(sde_or_pair, T: float):
 
         return drift, variance, None
     raise TypeError(
-        "sde must be a smecore.sme.sde.SDE of dimension 1 or a pair (drift, diffusion) of "
+        "sde must be a smecore.sme.SDE of dimension 1 or a pair (drift, diffusion) of "
         f"callables of x with shape (n,), got {type(sde_or_pair).__name__}"
     )
 
@@ -576,7 +576,7 @@ def sde_expectations(
 ) -> BackwardSolution:
     """E g(X_t) for a 1-D time-homogeneous SDE, from the Kolmogorov backward equation.
 
-    w(s, x) = E[g(X_s) | X_0 = x] solves ``dw/ds = b(x) w' + 1/2 sigma(x)^2 w''``,
+    ``w(s, x) = E[g(X_s) | X_0 = x]`` solves ``dw/ds = b(x) w' + 1/2 sigma(x)^2 w''``,
     ``w(0, x) = g(x)``. In x the equation is discretised by Chebyshev
     collocation on ``domain``; in s it is solved exactly,
     ``w(s) = expm(s L) g``, so the only errors are spatial (spectral in
@@ -584,9 +584,9 @@ def sde_expectations(
 
     Parameters
     ----------
-    sde : smecore.sme.sde.SDE or (callable, callable)
+    sde : smecore.sme.SDE or (callable, callable)
         A 1-D SDE, read at its start time ``t0`` (default 0) as
-        b(x) = drift(t0, x) and sigma^2(x) = |diffusion(t0, x)|^2; it must be
+        ``b(x) = drift(t0, x)`` and ``sigma^2(x) = |diffusion(t0, x)|^2``; it must be
         time homogeneous (a linear structure saying otherwise, or a drift
         that differs at t0 + T, raises). Or a pair ``(b, sigma)`` of vectorised
         functions of x of shape (n,).
@@ -641,7 +641,7 @@ def sde_expectations(
         For invalid arguments, a non-homogeneous SDE, negative diffusion,
         ``boundary="none"`` where it is not exact, or ``boundary="outflow"``
         with an outward drift.
-    DivergenceError
+    smecore.DivergenceError
         If the solution blows up.
 
     Warns

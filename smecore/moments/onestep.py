@@ -244,7 +244,7 @@ def sde_one_step_moments(sde, x, h=None, *, domain=None, n_grid=256) -> OneStepM
         A linear SDE (``sde.linear`` set: first and second moments exactly,
         by :func:`smecore.moments.sde_moments`), or a time-homogeneous 1-D SDE
         (first three moments from the backward equation,
-        :func:`smecore.moments.backward.sde_expectations`, with test functions
+        :func:`smecore.moments.sde_expectations`, with test functions
         (y - x)^p).
     x : array_like, shape (d,)
         Start point.
@@ -253,7 +253,7 @@ def sde_one_step_moments(sde, x, h=None, *, domain=None, n_grid=256) -> OneStepM
     domain : (float, float), optional
         Interval for the backward equation (1-D nonlinear SDEs only; required
         there). It must contain x well inside; see
-        :func:`smecore.moments.backward.sde_expectations` for the boundary treatment.
+        :func:`smecore.moments.sde_expectations` for the boundary treatment.
     n_grid : int, default 256
         Chebyshev points of the backward equation. The solution develops a
         layer of width ~sqrt(h) near the ends of the domain; for h ~ 2^-8 on

@@ -265,7 +265,7 @@ def sgd_moments(problem, lr, x0, n_steps, *, record=None) -> Moments:
     ------
     TypeError
         If the problem has no affine gradient.
-    DivergenceError
+    smecore.DivergenceError
         If the moments overflow (lr too large).
 
     Examples

@@ -7,7 +7,7 @@
 * :func:`csgd_multiplier_ode` and :func:`csgd_discrete_optimum`: the optimal
   multiplier of the local quadratic model computed numerically (an ODE, and a
   discrete dynamic programme), independent checks of the closed form
-  :func:`smecore.algorithms.control.csgd_optimal_path`.
+  :func:`smecore.algorithms.csgd_optimal_path`.
 * :func:`tune_inverse_time`: the 1/t schedule tuned on exact moments.
 """
 
@@ -176,7 +176,7 @@ def scheduled_sme_moments(problem, lr, schedule, x0, times) -> Moments:
 def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, rtol=1e-12, atol=1e-300):
     """Integrate dm/dt = -2 a u m + lr Sigma u^2 with the feedback u = u*(m) = min(1, a m / (lr Sigma)).
 
-    An independent numerical check of :func:`smecore.algorithms.control.csgd_optimal_path`:
+    An independent numerical check of :func:`smecore.algorithms.csgd_optimal_path`:
     the two regimes (u* = 1 and u* < 1) are integrated separately, the switch
     located by an event, so the kink of u* does not cost accuracy.
 

@@ -86,7 +86,7 @@ def sde_moments(sde, x0, times, *, v0=None) -> Moments:
     Parameters
     ----------
     sde : SDE
-        With a :class:`~smecore.sme.sde.LinearStructure` in ``sde.linear``:
+        With a :class:`~smecore.sme.LinearStructure` in ``sde.linear``:
         drift F(t) [x; 1] and (sigma sigma^T)_ik = sum_jl C_ijkl z_j z_l.
         Starts at ``getattr(sde, "t0", 0.0)``.
     x0 : array_like
@@ -116,7 +116,7 @@ def sde_moments(sde, x0, times, *, v0=None) -> Moments:
     ------
     TypeError
         If ``sde.linear`` is None.
-    DivergenceError
+    smecore.DivergenceError
         If the moments overflow.
 
     Examples

@@ -261,7 +261,7 @@ def sgd_stationary_moments(problem, lr) -> StationaryMoments:
 
     Raises
     ------
-    DivergenceError
+    smecore.DivergenceError
         If lr is too large for a stationary distribution to exist.
 
     Examples

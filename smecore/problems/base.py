@@ -4,7 +4,7 @@ Shapes: a point is ``(d,)``; a batch of sample paths is ``(n_paths, d)``.
 Deterministic methods (``value``, ``grad``, ``hessian``, ``noise_cov``,
 ``noise_factor``) accept any leading shape ``(..., d)``. ``sample_grad`` takes
 ``(n_paths, d)`` and a random source (a ``numpy.random.Generator`` or a
-:class:`~smecore.estimation.streams.PathRandom`).
+:class:`~smecore.estimation.PathRandom`).
 
 Mini-batches: an objective carries a ``batch_size`` B. ``sample_grad`` returns
 the mean of B stochastic gradients drawn with replacement, and ``noise_cov``

@@ -146,7 +146,7 @@ class FunctionObjective(StochasticObjective):
         ``sample_grad(x, rng) -> (n, d)``: ONE stochastic gradient
         grad f_gamma(x) per row (batch size 1), drawing its randomness from
         ``rng`` with sizes whose first entry is n (``rng`` may be a
-        :class:`~smecore.estimation.streams.PathRandom`). With ``batch_size`` B the
+        :class:`~smecore.estimation.PathRandom`). With ``batch_size`` B the
         objective averages B independent calls.
     hessian : callable, optional
         ``hessian(x) -> (n, d, d)``. If omitted, the Hessian is approximated
@@ -156,7 +156,7 @@ class FunctionObjective(StochasticObjective):
     noise_cov : callable, optional
         ``noise_cov(x) -> (n, d, d)``: Sigma(x), the covariance of ONE
         stochastic gradient; the objective divides it by B. If omitted,
-        :meth:`noise_cov` (and so :meth:`noise_factor` and the SMEs) raises
+        :meth:`noise_cov` (and so ``noise_factor`` and the SMEs) raises
         ``NotImplementedError``; simulating the algorithms still works.
     batch_size : int, default 1
         Mini-batch size B.

@@ -146,9 +146,9 @@ class LinearRegression(FiniteSumObjective):
         """Mini-batch indices of ``n`` paths for the next ``n_steps`` steps, shape (n_steps, B, n).
 
         ``idx[k].T`` is exactly what the k-th of ``n_steps`` successive
-        :meth:`sample_indices` calls would return (so SGD's fast path follows
+        ``sample_indices`` calls would return (so SGD's fast path follows
         the very paths of the generic loop); uniform ``probs`` draw all steps
-        in one call per block (:meth:`PathRandom.integers_for_steps`).
+        in one call per block (:meth:`smecore.estimation.PathRandom.integers_for_steps`).
         """
         m, batch = self.A.shape[0], self.batch_size
         if self.__dict__.get("_probs_checked") is not self.probs:

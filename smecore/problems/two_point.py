@@ -40,7 +40,7 @@ class TwoPointQuadratic(GaussianQuadratic, FiniteSumObjective):
 
     As a finite sum it has the 2^d sign patterns as components (uniform
     weights), so the backward recursion
-    :func:`smecore.moments.backward.sgd_expectations` applies in 1-D; sampling draws
+    :func:`smecore.moments.sgd_expectations` applies in 1-D; sampling draws
     the signs directly.
 
     Parameters

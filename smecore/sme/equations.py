@@ -1,9 +1,9 @@
 """Stochastic modified equations (SMEs) of stochastic gradient algorithms.
 
-Every SME is a :class:`smecore.sme.sde.SDE` built from a
+Every SME is a :class:`smecore.sme.SDE` built from a
 :class:`~smecore.problems.StochasticObjective`; it uses only the problem's
 ``grad``, ``hvp`` and ``noise_factor`` (and ``affine`` for the
-:class:`~smecore.sme.sde.LinearStructure` that unlocks exact moments and exact
+:class:`~smecore.sme.LinearStructure` that unlocks exact moments and exact
 sampling).
 
 - :func:`sgd_sme`: SGD, orders 1 and 2 (Li, Tai & E 2019, the order-2 theorem and order-1 corollary), and the modified

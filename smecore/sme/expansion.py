@@ -137,7 +137,7 @@ def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expan
     ------
     TypeError
         If ``problem`` is not a StochasticObjective.
-    DivergenceError
+    smecore.DivergenceError
         If the integration fails.
 
     Examples

@@ -6,7 +6,7 @@ With multiplier U(t) = diag(u(t)) the SME of scheduled SGD is
 
 a first-order weak approximation on [0, T] in the time t = k lr.
 :func:`scheduled_sme` builds it as an SDE (a time-dependent
-:class:`~smecore.sme.sde.LinearStructure` for affine problems).
+:class:`~smecore.sme.LinearStructure` for affine problems).
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def scheduled_sme(problem, lr, schedule) -> ScheduledSME:
     ScheduledSME
         Starting at t = 0, for :func:`smecore.solvers.solve_sde`; it has a
         time-dependent ``linear`` structure when ``problem.affine`` is set
-        (use :func:`scheduled_sme_moments` for its exact moments).
+        (use :func:`smecore.moments.scheduled_sme_moments` for its exact moments).
 
     Examples
     --------

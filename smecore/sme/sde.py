@@ -113,17 +113,17 @@ class DiagonalNoiseSDE(SDE):
 
     Give either a constant ``scale`` (additive noise, sigma = diag(scale)) or
     a callable ``diagonal_diffusion(t, x) -> (n, d)``. Subclasses may instead
-    override :meth:`drift` (and :meth:`diagonal_diffusion`); module-level
+    override ``drift`` (and :meth:`diagonal_diffusion`); module-level
     subclasses pickle, which a process pool needs.
 
-    :meth:`diffusion` still returns the full ``(n, d, d)`` matrix, so every
+    ``diffusion`` still returns the full ``(n, d, d)`` matrix, so every
     consumer of :class:`SDE` works unchanged; the solvers recognise
     ``noise_type == "diagonal"`` and never build it.
 
     Parameters
     ----------
     drift : callable, optional
-        ``drift(t, x) -> (n, d)``; required unless a subclass overrides :meth:`drift`.
+        ``drift(t, x) -> (n, d)``; required unless a subclass overrides ``drift``.
     dim : int
         Dimension d (= noise dimension).
     scale : float or array_like of shape (d,), optional

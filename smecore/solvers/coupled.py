@@ -149,7 +149,7 @@ def coupled_sgd_sme(
     ------
     TypeError
         If the problem's noise is not Gaussian.
-    DivergenceError
+    smecore.DivergenceError
         If SGD or the SME solve diverges.
 
     Examples

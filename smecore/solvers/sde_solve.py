@@ -2,7 +2,7 @@
 
 :func:`solve_sde` streams statistics of observables of the solution, vectorised
 over paths and split into blocks through
-:func:`smecore.estimation.montecarlo.monte_carlo` (bit-identical for any
+:func:`smecore.estimation.monte_carlo` (bit-identical for any
 ``chunk_size`` and ``executor``); :func:`sample_sde_paths` returns paths. The
 schemes are those of :mod:`smecore.solvers.steppers`.
 """
@@ -37,7 +37,7 @@ __all__ = ["solve_sde", "sample_sde_paths"]
 # ---------------------------------------------------------------------------
 def _check_sde(sde):
     if not isinstance(sde, SDE):
-        raise TypeError(f"sde must be a smecore.sme.sde.SDE, got {type(sde).__name__}")
+        raise TypeError(f"sde must be a smecore.sme.SDE, got {type(sde).__name__}")
     return sde
 
 
@@ -203,7 +203,7 @@ def solve_sde(
     increments : {"gaussian", "discrete"}
         Gaussian increments, or (weak schemes only) discrete ones: two-point
         for ``euler`` (random signs from random bits for a
-        :class:`~smecore.sme.sde.DiagonalNoiseSDE`, the fastest choice); three-point
+        :class:`~smecore.sme.DiagonalNoiseSDE`, the fastest choice); three-point
         dW and two-point auxiliary V for ``weak2``.
     n_paths : int
         Number of independent paths.
@@ -217,20 +217,20 @@ def solve_sde(
     t0 : float, default 0
         Start time (the drift and diffusion may depend on t).
     block_size, chunk_size, executor
-        See :func:`smecore.estimation.montecarlo.monte_carlo`; results do not depend on
+        See :func:`smecore.estimation.monte_carlo`; results do not depend on
         ``chunk_size`` or ``executor``.
 
     Returns
     -------
     Statistics
         ``times = t0 + steps * h``, ``steps`` the recorded step indices, and
-        an :class:`~smecore.estimation.montecarlo.MCEstimate` per observable.
+        an :class:`~smecore.estimation.MCEstimate` per observable.
 
     Raises
     ------
     TypeError, ValueError
         For bad arguments (each message names the argument).
-    DivergenceError
+    smecore.DivergenceError
         If a path leaves every bounded set (step too large).
 
     Examples

@@ -10,7 +10,7 @@ Schemes (step h = T / n_steps):
 - ``"exact"``: the exact Gaussian transition of a time-homogeneous linear SDE
   with additive noise (matrix exponential and Van Loan's formula).
 
-Diagonal-noise SDEs (:class:`smecore.sme.sde.DiagonalNoiseSDE`) take a fast path:
+Diagonal-noise SDEs (:class:`smecore.sme.DiagonalNoiseSDE`) take a fast path:
 ``euler`` updates tiles of paths in place, sized to stay in cache, with the
 noise applied entrywise and discrete increments drawn as random signs from
 random bits; ``weak2`` with additive diagonal noise is the stochastic Heun
@@ -21,7 +21,7 @@ and stepped with exponential-integrator versions of ``euler`` and ``weak2``
 that integrate the friction exactly, so the singularity at t = 0 does not
 spoil the orders (see :class:`_PowerFrictionStepper`).
 
-Monte Carlo runs go through :func:`smecore.estimation.montecarlo.monte_carlo`; the
+Monte Carlo runs go through :func:`smecore.estimation.monte_carlo`; the
 results are bit-identical whatever ``chunk_size`` and ``executor``.
 
 References
@@ -333,11 +333,11 @@ def _fresh_like(value, x):
 
 
 class _DiagonalEulerStepper:
-    """Euler-Maruyama for diagonal noise (:class:`smecore.sme.sde.DiagonalNoiseSDE`).
+    """Euler-Maruyama for diagonal noise (:class:`smecore.sme.DiagonalNoiseSDE`).
 
     sigma = diag(s) never becomes a matrix: the noise is s * dW entrywise.
     Discrete increments are random signs made from random bits
-    (:meth:`smecore.estimation.streams.PathRandom.rademacher`), far cheaper than Gaussians
+    (:meth:`smecore.estimation.PathRandom.rademacher`), far cheaper than Gaussians
     and enough for weak order 1 (mean 0, variance 1).
 
     :meth:`advance` updates a tile of paths in place (the fast path of

@@ -90,9 +90,9 @@ def backward_weak_errors(problem, x0, lrs, T, g, variants, *, domain, n_grid=256
     """Weak errors of SGD against SMEs on a 1-D finite sum, from the backward equations.
 
     E g(x_k) comes from the SGD backward recursion
-    (:func:`smecore.moments.backward.sgd_expectations`) and E g(X_t) from the
+    (:func:`smecore.moments.sgd_expectations`) and E g(X_t) from the
     Kolmogorov backward equation of each SME
-    (:func:`smecore.moments.backward.sde_expectations`), both on ``n_grid``
+    (:func:`smecore.moments.sde_expectations`), both on ``n_grid``
     Chebyshev points of ``domain``; the weak error is the maximum over
     k = 0..T/eta of the difference, and also returned at every record.
 
@@ -111,7 +111,7 @@ def backward_weak_errors(problem, x0, lrs, T, g, variants, *, domain, n_grid=256
         name -> keyword arguments of :func:`smecore.sme.sgd_sme`.
     domain : (float, float)
         Must be mapped into itself by the SGD steps (see
-        :func:`smecore.moments.backward.sgd_expectations`).
+        :func:`smecore.moments.sgd_expectations`).
     n_grid : int, default 256
 
     Returns
