@@ -218,7 +218,7 @@ def run(
     smecore.DivergenceError
         Up front if the mean iteration diverges on an affine problem
         (:func:`check_stability`), or as soon as a path leaves
-        |x| <= 1e100 or becomes non-finite.
+        ``|x|`` <= 1e100 or becomes non-finite.
     ValueError, TypeError
         On bad arguments, naming them.
 

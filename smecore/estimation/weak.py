@@ -1,6 +1,6 @@
 """Weak errors and fitted orders of convergence, with their uncertainty.
 
-A weak error is max_k |E g(x_k) - E g(X_{k eta})| (or its value at the final
+A weak error is max_k ``|E g(x_k) - E g(X_{k eta})|`` (or its value at the final
 time). The expectations come either exactly (:mod:`smecore.moments`) or from
 Monte Carlo (:class:`~smecore.estimation.MCEstimate`), in which case the error
 carries a standard error. :func:`fit_order` fits log(error) = p log(step) + c
@@ -30,7 +30,7 @@ class WeakError:
     Attributes
     ----------
     value : float
-        |E g(x_k) - E g(X_{k eta})|, maximised over records (``over="max"``) or at
+        ``|E g(x_k) - E g(X_{k eta})|``, maximised over records (``over="max"``) or at
         the final record.
     stderr : float
         Standard error of ``value`` (at the maximising record).
@@ -81,7 +81,7 @@ def _expectation(value, name):
 
 
 def weak_error(a, b=None, *, over="max") -> WeakError:
-    """|E g(x_k) - E g(X_{k eta})| over the records, with its standard error.
+    """``|E g(x_k) - E g(X_{k eta})|`` over the records, with its standard error.
 
     Parameters
     ----------
@@ -103,7 +103,7 @@ def weak_error(a, b=None, *, over="max") -> WeakError:
 
     Notes
     -----
-    With Monte Carlo input the maximum of |difference| is biased upwards by
+    With Monte Carlo input the maximum of ``|difference|`` is biased upwards by
     roughly the standard error when the error is comparable to it; make the
     standard error small relative to the error.
 

@@ -335,7 +335,7 @@ def _check_images(images: np.ndarray, domain: tuple, n_grid: int, outside: str) 
     """Keep the SGD images of the grid inside the domain (or refuse).
 
     An interpolant of degree n-1 evaluated a relative distance delta outside
-    its interval amplifies errors by about |T_{n-1}(1 + delta)|; allowing
+    its interval amplifies errors by about ``|T_{n-1}(1 + delta)|``; allowing
     delta <= 1 / n^2 keeps that factor below cosh(sqrt(2)) ~ 2.2.
     """
     a, b = domain
@@ -440,7 +440,7 @@ def sgd_expectations(
     ----------
     Q. Li, C. Tai, W. E, *Stochastic modified equations and dynamics of
     stochastic gradient algorithms I: mathematical foundations*, JMLR 20(40),
-    2019 (weak approximation of order alpha: max_k |E g(x_k) - E g(X_{k lr})|
+    2019 (weak approximation of order alpha: max_k ``|E g(x_k) - E g(X_{k lr})|``
     = O(lr^alpha), the quantity these expectations measure without Monte Carlo).
 
     Examples
@@ -621,7 +621,7 @@ def sde_expectations(
           (no boundary layer). Requires b(a) >= 0 >= b(b).
         * ``"dirichlet"``: w = g at both ends, the process stopped on leaving
           (a, b): w = E g(X_{s ^ tau}), off by at most P(tau <= s) osc g.
-          It creates a boundary layer of width ~ sigma^2 / |b| that n_grid must
+          It creates a boundary layer of width ~ sigma^2 / ``|b|`` that n_grid must
           resolve; use it when the drift points outward.
         * ``"auto"`` (default): ``"none"`` when exact, else ``"outflow"`` when
           the drift points inward at both ends, else ``"dirichlet"`` with a
@@ -654,7 +654,7 @@ def sde_expectations(
     ----------
     Q. Li, C. Tai, W. E, *Stochastic modified equations and dynamics of
     stochastic gradient algorithms I: mathematical foundations*, JMLR 20(40),
-    2019 (weak approximation of order alpha: max_k |E g(x_k) - E g(X_{k lr})|
+    2019 (weak approximation of order alpha: max_k ``|E g(x_k) - E g(X_{k lr})|``
     = O(lr^alpha), the quantity these expectations measure without Monte Carlo).
 
     Examples

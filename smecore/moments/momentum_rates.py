@@ -36,8 +36,8 @@ def heavy_ball_rate(lam, lr, momentum):
 
     E x_k solves x_{k+1} = (1 + mu - lr lam) x_k - mu x_{k-1}, whose
     characteristic roots z satisfy z^2 - (1 + mu - lr lam) z + mu = 0. The rate
-    is -log max|z|: E x_k decays like exp(-rate k) (times a power of k at a
-    double root). Complex roots (underdamped) have |z| = sqrt(mu), rate
+    is -log max``|z|``: E x_k decays like exp(-rate k) (times a power of k at a
+    double root). Complex roots (underdamped) have ``|z|`` = sqrt(mu), rate
     -log(mu)/2; the double root at mu = (1 - sqrt(lr lam))^2 gives the largest
     rate, -log(1 - sqrt(lr lam)) (Polyak's optimal momentum).
 

@@ -150,7 +150,7 @@ class FunctionObjective(StochasticObjective):
         objective averages B independent calls.
     hessian : callable, optional
         ``hessian(x) -> (n, d, d)``. If omitted, the Hessian is approximated
-        by central finite differences of ``grad`` (step ~ 6e-6 |x|; error
+        by central finite differences of ``grad`` (step ~ 6e-6 ``|x|``; error
         about 1e-10 relative for smooth gradients) and ``exact_hessian`` is
         False.
     noise_cov : callable, optional

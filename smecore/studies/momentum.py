@@ -45,7 +45,7 @@ def exact_momentum_weak_errors(problem, step_sizes, damping, x0, T) -> dict:
     N = T / h steps (:func:`smecore.moments.momentum_moments`), and its SME
     (:func:`smecore.sme.momentum_sme` with the same damping) is evaluated at
     t = k h (:func:`smecore.moments.sde_moments`). The weak error is the
-    paper's max over 0 <= k <= N of |E g(x_k) - E g(X_{kh})|.
+    paper's max over 0 <= k <= N of ``|E g(x_k) - E g(X_{kh})|``.
 
     Parameters
     ----------
@@ -137,7 +137,7 @@ class MCWeakErrors:
     sme : list of MCEstimate
         E g(X_T) of the SME.
     errors, stderr : ndarray, shape (n,)
-        |difference| and its standard error (independent runs).
+        ``|difference|`` and its standard error (independent runs).
     """
 
     step_sizes: np.ndarray
@@ -149,7 +149,7 @@ class MCWeakErrors:
 
 def mc_momentum_weak_errors(problem, step_sizes, damping, x0, T, observable, *, n_paths,
                             substeps=4, rng=None) -> MCWeakErrors:
-    """Weak errors |E g(x_N) - E g(X_T)|, N = T / h, by independent Monte Carlo runs.
+    """Weak errors ``|E g(x_N) - E g(X_T)|``, N = T / h, by independent Monte Carlo runs.
 
     Heavy ball (:class:`smecore.algorithms.MomentumSGD` with lr = h^2,
     mu = 1 - damping h) and its SME (:func:`sme_expectation`, weak order-2

@@ -37,7 +37,7 @@ def affine_weak_errors(problem, x0, lrs, T, variants) -> dict:
     For each learning rate eta in ``lrs`` the exact first and second moments of
     SGD (:func:`smecore.moments.sgd_moments`) and of each SME
     (:func:`smecore.moments.sde_moments`) are computed at every step
-    k = 0..T/eta, and the weak error max_k |E g(x_k) - E g(X_{k eta})| is formed
+    k = 0..T/eta, and the weak error max_k ``|E g(x_k) - E g(X_{k eta})|`` is formed
     for g = f (``"f"``) and for g(x) = x (``"x"``, also maximised over the
     coordinates). There is no sampling error; the only error is rounding.
 
