@@ -3,7 +3,7 @@ learning-rate schedules and controlled SGD, and the Monte Carlo drivers ``run`` 
 ``sample_paths``.
 """
 
-from .control import csgd_optimal_multiplier, csgd_optimal_path, csgd_rate
+from .control import csgd_optimal_multiplier, csgd_optimal_path, csgd_rate, csgd_switch_time
 from .methods import Algorithm, SGD, MomentumSGD, Nesterov, check_stability
 from .forms import (
     TorchMomentumSGD,
@@ -21,12 +21,14 @@ from .schedules import (
     TabulatedSchedule,
     ScheduledSGD,
 )
+from .scaling import scaled_batch_size
 from .simulate import run, sample_paths
 
 __all__ = [
     "csgd_rate",
     "csgd_optimal_multiplier",
     "csgd_optimal_path",
+    "csgd_switch_time",
     "Algorithm",
     "SGD",
     "MomentumSGD",
@@ -44,6 +46,7 @@ __all__ = [
     "CSGDSchedule",
     "TabulatedSchedule",
     "ScheduledSGD",
+    "scaled_batch_size",
     "run",
     "sample_paths",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import finite_array, positive_float, positive_int
-from .control import csgd_optimal_path
+from .control import csgd_optimal_path, csgd_switch_time
 from .methods import Algorithm
 
 __all__ = ["Schedule", "ConstantSchedule", "InverseTimeSchedule", "CSGDSchedule", "TabulatedSchedule", "ScheduledSGD"]
@@ -147,10 +147,7 @@ class CSGDSchedule(Schedule):
     @property
     def switch_time(self):
         """t1, when u* leaves 1 (0 if it starts below 1): float or (d,)."""
-        m_inf = self.lr * self.noise_var / (2 * self.a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t1 = np.where(self.m0 > 2 * m_inf,
-                          np.log((self.m0 - m_inf) / m_inf) / (2 * self.a), 0.0)
+        t1 = csgd_switch_time(self.a, self.m0, self.lr, self.noise_var)
         return float(t1) if self.dim is None else t1
 
     def __repr__(self):

@@ -21,6 +21,7 @@ from .momentum_rates import (
 from .stationary import (
     quadratic_phases,
     sgd_quadratic_phases,
+    sgd_quadratic_level,
     crossover_time,
     sgd_stationary_moments,
     sde_stationary_moments,
@@ -58,6 +59,7 @@ __all__ = [
     "nesterov_deterministic_velocity",
     "quadratic_phases",
     "sgd_quadratic_phases",
+    "sgd_quadratic_level",
     "crossover_time",
     "sgd_stationary_moments",
     "sde_stationary_moments",

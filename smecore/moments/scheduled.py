@@ -28,7 +28,7 @@ from .._validation import (
 from ..algorithms.schedules import InverseTimeSchedule, _check_schedule
 from ..estimation.observables import record_steps
 from ..sme.scheduled import ScheduledSME, _check_problem
-from ..algorithms.control import csgd_optimal_multiplier
+from ..algorithms.control import csgd_optimal_multiplier, feedback_gain
 from .recursions import Moments
 
 __all__ = ["scheduled_sgd_moments", "scheduled_sme_moments", "csgd_multiplier_ode", "csgd_discrete_optimum", "tune_inverse_time"]
@@ -173,7 +173,7 @@ def scheduled_sme_moments(problem, lr, schedule, x0, times) -> Moments:
     return Moments(times.copy(), None, m.mean, m.second, m.dim_x)
 
 
-def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, rtol=1e-12, atol=1e-300):
+def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, gain=1.0, rtol=1e-12, atol=1e-300):
     """Integrate dm/dt = -2 a u m + lr Sigma u^2 with the feedback u = u*(m) = min(1, a m / (lr Sigma)).
 
     An independent numerical check of :func:`smecore.algorithms.csgd_optimal_path`:
@@ -186,10 +186,22 @@ def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, rtol=1e-12, atol=1e-300)
         Positive scalars.
     times : array_like
         Non-negative, non-decreasing output times.
+    gain : float
+        g in the feedback u = min(1, g a m / (lr Sigma)) (see
+        :func:`smecore.algorithms.control.csgd_optimal_multiplier`; 1 is the optimum).
+    rtol, atol : float
+        Tolerances of the integrator.
 
     Returns
     -------
     m, u : ndarray, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        If a scalar is not positive or ``times`` is not a non-decreasing array.
+    DivergenceError
+        If the integrator fails.
 
     Examples
     --------
@@ -201,16 +213,17 @@ def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, rtol=1e-12, atol=1e-300)
     """
     a, s2, lr, m0 = (positive_float(v, n) for v, n in
                      ((a, "a"), (noise_var, "noise_var"), (lr, "lr"), (m0, "m0")))
+    gain = feedback_gain(gain)
     times = finite_array(times, "times")
     if times.ndim != 1 or times.size == 0 or times[0] < 0 or np.any(np.diff(times) < 0):
         raise ValueError("times must be a non-empty, non-negative, non-decreasing 1-d array")
-    m_switch = lr * s2 / a
+    m_switch = lr * s2 / (gain * a)  # 0 without feedback (gain = inf): never reached
 
     def full(t, m):  # u = 1
         return -2 * a * m + lr * s2
 
-    def annealed(t, m):  # u = a m / (lr s2): dm/dt = -a^2 m^2 / (lr s2)
-        return -(a**2) * m**2 / (lr * s2)
+    def annealed(t, m):  # u = g a m / (lr s2): dm/dt = -g (2 - g) a^2 m^2 / (lr s2)
+        return -gain * (2 - gain) * a**2 * m**2 / (lr * s2)
 
     def switch(t, m):
         return m[0] - m_switch
@@ -239,7 +252,7 @@ def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, rtol=1e-12, atol=1e-300)
         if not sol.success:
             raise DivergenceError(f"csgd_multiplier_ode: {sol.message}")
         out[after] = sol.sol(times[after])[0]
-    return out, csgd_optimal_multiplier(a, out, lr, s2)
+    return out, csgd_optimal_multiplier(a, out, lr, s2, gain=gain)
 
 
 def csgd_discrete_optimum(a, noise_var, lr, m0, n_steps):

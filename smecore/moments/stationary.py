@@ -20,10 +20,11 @@ import scipy.integrate
 import scipy.linalg
 import scipy.optimize
 
+from .. import mutants
 from .._validation import DivergenceError, finite_array, positive_float
 from ..sme.expansion import _check_problem
 
-__all__ = ["quadratic_phases", "sgd_quadratic_phases", "crossover_time", "sgd_stationary_moments", "sde_stationary_moments", "StationaryMoments"]
+__all__ = ["quadratic_phases", "sgd_quadratic_phases", "sgd_quadratic_level", "crossover_time", "sgd_stationary_moments", "sde_stationary_moments", "StationaryMoments"]
 
 
 def _quadratic_args(eigenvalues, lr, x0, noise_var):
@@ -77,17 +78,70 @@ def quadratic_phases(eigenvalues, lr, x0, t, *, noise_var=None):
     return decay, fluct
 
 
-def sgd_quadratic_phases(eigenvalues, lr, x0, k, *, noise_var=None):
+def _sgd_phase_factors(lam, lr, *, eta_correction=True, exact_contraction=True):
+    """Per-direction contraction q and stationary-variance factor of SGD (or a mutant's)."""
+    forced = mutants.overrides("sgd_quadratic_phases")
+    eta_correction = forced.get("eta_correction", eta_correction)
+    exact_contraction = forced.get("exact_contraction", exact_contraction)
+    for value, name in ((eta_correction, "eta_correction"), (exact_contraction, "exact_contraction")):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    if np.any(lr * lam >= 2):
+        raise DivergenceError(f"SGD diverges on this quadratic: lr * lambda_max = {lr * lam.max():g} >= 2")
+    q = (1 - lr * lam) ** 2 if exact_contraction else np.exp(-2 * lr * lam)
+    # Stationary E f per direction, divided by lr sigma^2: 1/(2 (2 - lr lam)) exactly,
+    # 1/4 (the order-1 SME's level) without the eta-correction.
+    # (With the flow's contraction, 1/2 lam lr^2 sigma^2 / (1 - q) gives lr lam / (2 (1 - q)).)
+    if not eta_correction:
+        level = np.full_like(lam, 0.25)
+    elif exact_contraction:
+        level = 1.0 / (2 * (2 - lr * lam))
+    else:
+        level = lr * lam / (2 * -np.expm1(-2 * lr * lam))
+    return q, level
+
+
+def sgd_quadratic_phases(eigenvalues, lr, x0, k, *, noise_var=None, eta_correction=True,
+                         exact_contraction=True):
     """Descent and fluctuation terms of E f(x_k) for SGD on a quadratic (exact).
 
     With q_i = (1 - lr lam_i)^2, E f(x_k) = D_k + F_k where D_k = f(E x_k) and
     F_k = 1/2 Tr(H Cov x_k):
 
     D_k = 1/2 sum_i lam_i x0_i^2 q_i^k,
-    F_k = 1/2 sum_i lam_i lr^2 sigma_i^2 (1 - q_i^k) / (1 - q_i).
+    F_k = 1/2 sum_i lam_i lr^2 sigma_i^2 (1 - q_i^k) / (1 - q_i)
+        = sum_i lr sigma_i^2 (1 - q_i^k) / (2 (2 - lr lam_i)).
 
     ``k`` may be real (the formulas continue the step count), which locates the
     crossover of the two terms between steps.
+
+    Parameters
+    ----------
+    eigenvalues, lr, x0, noise_var
+        As in :func:`quadratic_phases`.
+    k : float or array_like
+        Step counts (real values allowed).
+    eta_correction : bool
+        Keep the factor 1/(2 (2 - lr lam)) of the fluctuation level (default).
+        ``False`` puts the order-1 SME's 1/4 in its place: a wrong formula
+        (mutant ``D1:level-without-eta-correction``).
+    exact_contraction : bool
+        Contract by SGD's (1 - lr lam)^2 per step (default). ``False`` uses the
+        gradient flow's exp(-2 lr lam): a wrong formula (mutant
+        ``D1:flow-contraction``).
+
+    Returns
+    -------
+    decay, fluctuation : ndarray, shape of ``k``
+
+    Raises
+    ------
+    DivergenceError
+        If lr lam_max >= 2.
+
+    References
+    ----------
+    Li, Tai & E (2019), the worked Ornstein-Uhlenbeck example (Gaussian quadratic).
 
     Examples
     --------
@@ -96,13 +150,53 @@ def sgd_quadratic_phases(eigenvalues, lr, x0, k, *, noise_var=None):
     ([0.5, 0.125], [0.0, 0.125])
     """
     lam, lr, x0, s2 = _quadratic_args(eigenvalues, lr, x0, noise_var)
-    if np.any(lr * lam >= 2):
-        raise DivergenceError(f"SGD diverges on this quadratic: lr * lambda_max = {lr * lam.max():g} >= 2")
+    q, level = _sgd_phase_factors(lam, lr, eta_correction=eta_correction,
+                                  exact_contraction=exact_contraction)
     k = np.asarray(finite_array(k, "k"))[..., None]
-    q = (1 - lr * lam) ** 2
     decay = 0.5 * np.sum(lam * x0**2 * q**k, axis=-1)
-    fluct = 0.5 * np.sum(lam * lr**2 * s2 * (1 - q**k) / (1 - q), axis=-1)
+    fluct = np.sum(lr * s2 * level * (1 - q**k), axis=-1)
     return decay, fluct
+
+
+def sgd_quadratic_level(eigenvalues, lr, *, noise_var=None, eta_correction=True):
+    """SGD's stationary loss on a quadratic, sum_i lr sigma_i^2 / (2 (2 - lr lam_i)) (exact).
+
+    The k -> infinity limit of the fluctuation term of :func:`sgd_quadratic_phases`;
+    for the Gaussian quadratic (sigma_i^2 = lam_i^2) it is
+    sum_i lr lam_i^2 / (2 (2 - lr lam_i)). The order-1 SME's level is
+    sum_i lr sigma_i^2 / 4: SGD's is larger by the factor 1/(1 - lr lam / 2).
+
+    Parameters
+    ----------
+    eigenvalues : array_like, shape (d,)
+        Positive eigenvalues lam_i.
+    lr : float
+    noise_var : array_like, shape (d,), optional
+        sigma_i^2 (default lam_i^2; divide by B for mini-batches).
+    eta_correction : bool
+        As in :func:`sgd_quadratic_phases` (``False`` is the mutant's 1/4).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    DivergenceError
+        If lr lam_max >= 2 (no stationary distribution).
+
+    References
+    ----------
+    Li, Tai & E (2019), the worked Ornstein-Uhlenbeck example (Gaussian quadratic).
+
+    Examples
+    --------
+    >>> round(sgd_quadratic_level([1.0], 0.1), 12), round(0.1 / (2 * 1.9), 12)
+    (0.026315789474, 0.026315789474)
+    """
+    lam, lr, _, s2 = _quadratic_args(eigenvalues, lr, 0.0, noise_var)
+    _, level = _sgd_phase_factors(lam, lr, eta_correction=eta_correction)
+    return float(np.sum(lr * s2 * level))
 
 
 def crossover_time(eigenvalues, lr, x0, *, noise_var=None, kind="sme") -> float:
@@ -304,3 +398,14 @@ def sde_stationary_moments(problem, lr, order=1) -> StationaryMoments:
         mean = (np.eye(affine.dim) + 0.5 * lr * A) @ affine.mean
         affine = type(affine)(mean, affine.cov)
     return _stationary_from_operator(affine, lr, discrete=False)
+
+
+# Wrong formulas that the D1 claims about SGD's phases and levels must reject (see smecore.mutants).
+mutants.register(mutants.Mutant(
+    "D1", "level-without-eta-correction", "sgd_quadratic_phases", {"eta_correction": False},
+    "SGD's fluctuation term and stationary level without the eta-correction: the order-1 SME's "
+    "lr sigma^2 / 4 in place of lr sigma^2 / (2 (2 - lr lam))"))
+mutants.register(mutants.Mutant(
+    "D1", "flow-contraction", "sgd_quadratic_phases", {"exact_contraction": False},
+    "SGD's phases with the gradient flow's contraction exp(-2 lr lam) per step in place of "
+    "(1 - lr lam)^2"))

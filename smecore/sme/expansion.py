@@ -14,6 +14,10 @@ X1 is Gaussian with mean 0; its covariance P_t solves the Lyapunov ODE
 so E X_t = X0_t + O(eta) and Cov X_t = eta P_t + O(eta^2).
 :func:`asymptotic_expansion` integrates X0 and P together; :func:`gradient_flow`
 integrates X0 alone. The dynamics chapter checks both.
+
+``asymptotic_expansion(..., first_order=False)`` drops the first-order term
+(X_t ~ X0_t, P = 0): a wrong expansion that the claims about the variance must
+reject, registered as the mutant ``A1:no-first-order`` (see :mod:`smecore.mutants`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import scipy.integrate
 import scipy.linalg
 import scipy.optimize
 
+from .. import mutants
 from .._validation import DivergenceError, finite_array, positive_float, state_vector
 from ..problems.base import StochasticObjective
 
@@ -105,7 +110,7 @@ def _lyapunov_rhs(problem, d):
     return rhs
 
 
-def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expansion:
+def asymptotic_expansion(problem, x0, times, *, first_order=True, rtol=1e-11, atol=1e-13) -> Expansion:
     """Gradient flow X0 and the covariance of the OU correction X1, by ODE integration.
 
     Solves, from X0_0 = x0 and P_0 = 0,
@@ -126,6 +131,10 @@ def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expan
     x0 : array_like, shape (d,)
     times : array_like, shape (n_rec,)
         Non-negative, non-decreasing output times.
+    first_order : bool
+        Keep the first-order term sqrt(eta) X1 (default). ``False`` gives the
+        truncated expansion X_t ~ X0_t with P = 0, a wrong alternative kept to
+        test that the variance claims reject it.
     rtol, atol : float
         Tolerances of the integrator.
 
@@ -136,9 +145,13 @@ def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expan
     Raises
     ------
     TypeError
-        If ``problem`` is not a StochasticObjective.
+        If ``problem`` is not a StochasticObjective or ``first_order`` not a bool.
     smecore.DivergenceError
         If the integration fails.
+
+    References
+    ----------
+    Li, Tai & E (ICML 2017), the asymptotic expansion of the SME.
 
     Examples
     --------
@@ -153,6 +166,9 @@ def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expan
     >>> round(float(e.cov1[1, 0, 0]), 10), round(float(1 - np.exp(-4.0)), 10)
     (0.9816843611, 0.9816843611)
     """
+    first_order = mutants.overrides("asymptotic_expansion").get("first_order", first_order)
+    if not isinstance(first_order, (bool, np.bool_)):
+        raise TypeError(f"first_order must be a bool, got {type(first_order).__name__}")
     problem = _check_problem(problem)
     d = problem.dim
     x0 = state_vector(x0, d)
@@ -173,6 +189,8 @@ def asymptotic_expansion(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> Expan
     center = out[:, :d]
     P = out[:, d:].reshape(-1, d, d)
     P = 0.5 * (P + np.swapaxes(P, 1, 2))
+    if not first_order:
+        P = np.zeros_like(P)
     return Expansion(times, center, P, np.asarray(problem.hessian(center)),
                      np.asarray(problem.noise_cov(center)))
 
@@ -187,3 +205,9 @@ def gradient_flow(problem, x0, times, *, rtol=1e-11, atol=1e-13) -> np.ndarray:
     array([1.        , 0.36787944])
     """
     return asymptotic_expansion(problem, x0, times, rtol=rtol, atol=atol).center
+
+
+# The wrong expansion that the A1 variance claims must reject (see smecore.mutants).
+mutants.register(mutants.Mutant(
+    "A1", "no-first-order", "asymptotic_expansion", {"first_order": False},
+    "the expansion without its first-order term: X_t ~ X0_t, no sqrt(eta) X1 (covariance 0)"))

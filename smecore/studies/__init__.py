@@ -8,6 +8,19 @@ from .momentum import (
     mc_momentum_weak_errors,
     sme_expectation,
 )
+from .dynamics import (
+    phase_split_errors,
+    LevelCheck,
+    sgd_level_check,
+    scaling_level_check,
+    ExpansionErrors,
+    expansion_backward_errors,
+    expansion_variance_mc,
+    CSGDCheck,
+    csgd_check,
+    ScalingFamily,
+    scaling_family,
+)
 from .onestep import affine_weak_errors, backward_weak_errors
 
 __all__ = [
@@ -15,6 +28,17 @@ __all__ = [
     "MCWeakErrors",
     "mc_momentum_weak_errors",
     "sme_expectation",
+    "phase_split_errors",
+    "LevelCheck",
+    "sgd_level_check",
+    "scaling_level_check",
+    "ExpansionErrors",
+    "expansion_backward_errors",
+    "expansion_variance_mc",
+    "CSGDCheck",
+    "csgd_check",
+    "ScalingFamily",
+    "scaling_family",
     "affine_weak_errors",
     "backward_weak_errors",
 ]
