@@ -174,3 +174,18 @@ def make_logistic(n=200, dim=2, *, reg=0.01, separation=1.0, rng=None):
     Z = rng.standard_normal((n, dim))
     Z[:, 0] += 0.5 * separation * labels
     return LogisticRegression(Z, labels, reg=reg)
+
+
+def random_quadratic_sum(n=4, dim=2, *, shift=0.3, rng=None):
+    """A :class:`FiniteSumQuadratic` with random, non-commuting A_a = B B^T / 2 + shift I.
+
+    Examples
+    --------
+    >>> q = random_quadratic_sum(4, 2, rng=3)
+    >>> q.As.shape, bool(np.all(np.linalg.eigvalsh(q.As) > 0.29))
+    ((4, 2, 2), True)
+    """
+    rng = np.random.default_rng(rng)
+    B = rng.standard_normal((n, dim, dim))
+    As = 0.5 * B @ np.swapaxes(B, 1, 2) + positive_float(shift, "shift") * np.eye(dim)
+    return FiniteSumQuadratic(As, rng.standard_normal((n, dim)))

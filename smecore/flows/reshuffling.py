@@ -210,3 +210,39 @@ def local_epoch_errors(problem, x0, lrs, *, replacement=False):
             X = flow_at_epochs(problem, x0, float(lr), 1, f)[-1]
             out[f][j] = np.linalg.norm(mean - X)
     return out
+
+
+def horizon_errors(problem, x0, lrs, T):
+    """Exact RR mean on a quadratic sum against each flow, max over epoch ends in [0, T].
+
+    Also ``"wr"``: |E x_RR - E x_WR| where, for affine gradients, the with-replacement mean
+    is exactly gradient descent (E x_{k+1} = E x_k - lr grad f(E x_k)).
+
+    Returns
+    -------
+    dict
+        ``"rr"``, ``"gd"``, ``"plain"``, ``"wr"`` -> arrays of errors over ``lrs``.
+
+    Examples
+    --------
+    >>> from smecore.flows.problems import random_quadratic_sum
+    >>> e = horizon_errors(random_quadratic_sum(rng=3), [2.0, 2.0], [0.02, 0.01], 2.0)
+    >>> bool(e["rr"][1] < e["gd"][1] / 5)
+    True
+    """
+    from .modified import gradient_descent
+
+    lrs = finite_array(lrs, "lrs", ndim=1)
+    T = positive_float(T, "T")
+    n = problem.n_components
+    out = {f: np.empty(len(lrs)) for f in FLOWS + ("wr",)}
+    for j, lr in enumerate(lrs):
+        lr = positive_float(float(lr), "lrs")
+        n_ep = max(1, int(round(T / (n * lr))))
+        mean = rr_mean_quadratic(problem, x0, lr, n_ep)
+        for f in FLOWS:
+            X = flow_at_epochs(problem, x0, lr, n_ep, f)
+            out[f][j] = np.max(np.linalg.norm(mean - X, axis=1))
+        gd = gradient_descent(problem, x0, lr, n * n_ep)[::n]
+        out["wr"][j] = np.max(np.linalg.norm(mean - gd, axis=1))
+    return out
