@@ -202,12 +202,12 @@ def log_charge_gd_vs_flow(problem, x0, lr, T, *, flow="modified"):
     return float(abs(gd - np.log(problem.charge(X[-1]) / problem.charge(X[0]))))
 
 
-def equivariance_defect(problem, x0, lr, n_steps, transform, inverse_transpose):
+def equivariance_defect(problem, x0, lr, n_steps, transform):
     """max_k |GD_k(g x0) - g GD_k(x0)| / max_k |GD_k(x0)| for a linear map g of the state.
 
-    ``transform(x)`` applies g; ``inverse_transpose`` is unused by the computation but must
-    be given so that the caller states g^{-T}: a symmetry g of L maps gradients by g^{-T},
-    so GD commutes with g exactly when g^{-T} = g, i.e. when g is orthogonal.
+    ``transform(x)`` applies g. A linear symmetry g of L maps gradients by g^{-T}
+    (grad L(g x) = g^{-T} grad L(x)), so GD commutes with g exactly when g^{-T} = g on the
+    gradients, i.e. when g is orthogonal; otherwise the defect is of order lr.
 
     Examples
     --------
@@ -215,7 +215,7 @@ def equivariance_defect(problem, x0, lr, n_steps, transform, inverse_transpose):
     >>> c, s = np.cos(0.7), np.sin(0.7)
     >>> R = np.array([[c, -s], [s, c]])
     >>> rot = lambda x: np.concatenate([x[..., :2] @ R.T, x[..., 2:] @ R.T], -1)
-    >>> bool(equivariance_defect(p, [1.0, 0.5, 0.2, -0.3], 0.1, 20, rot, rot) < 1e-12)
+    >>> bool(equivariance_defect(p, [1.0, 0.5, 0.2, -0.3], 0.1, 20, rot) < 1e-12)
     True
     """
     x0 = initial_point(x0, problem.dim)
@@ -240,3 +240,36 @@ def invariance_defect(problem, points, lr, transform):
     base = problem.modified_value(points, lr)
     moved = problem.modified_value(transform(points), lr)
     return float(np.max(np.abs(moved - base)) / np.max(np.abs(base)))
+
+
+def rotation(m, angle, plane=(0, 1)):
+    """The map (u, w) -> (O u, O w), O a rotation by ``angle`` in ``plane`` of R^m (isometric).
+
+    Examples
+    --------
+    >>> g = rotation(2, np.pi / 2)
+    >>> g(np.array([1.0, 0.0, 0.0, 1.0]))
+    array([ 0.,  1., -1.,  0.])
+    """
+    m = positive_int(m, "m")
+    if m < 2:
+        raise ValueError(f"a rotation needs m >= 2, got {m}")
+    O = np.eye(m)
+    i, j = plane
+    c, s = np.cos(angle), np.sin(angle)
+    O[i, i], O[i, j], O[j, i], O[j, j] = c, -s, s, c
+    O = np.round(O, 15)
+    return lambda x: np.concatenate([x[..., :m] @ O.T, x[..., m:] @ O.T], axis=-1)
+
+
+def rescaling(m, c):
+    """The map (u, w) -> (c u, w / c): a symmetry of L, not an isometry unless |c| = 1.
+
+    Examples
+    --------
+    >>> rescaling(1, 2.0)(np.array([1.0, 1.0]))
+    array([2. , 0.5])
+    """
+    m = positive_int(m, "m")
+    c = positive_float(c, "c")
+    return lambda x: np.concatenate([c * x[..., :m], x[..., m:] / c], axis=-1)
