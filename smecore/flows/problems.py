@@ -189,3 +189,39 @@ def random_quadratic_sum(n=4, dim=2, *, shift=0.3, rng=None):
     B = rng.standard_normal((n, dim, dim))
     As = 0.5 * B @ np.swapaxes(B, 1, 2) + positive_float(shift, "shift") * np.eye(dim)
     return FiniteSumQuadratic(As, rng.standard_normal((n, dim)))
+
+
+def rotated_quadratic(eigenvalues, *, rng=None):
+    """f(x) = x^T H x / 2 with H = Q diag(eigenvalues) Q^T, Q a random rotation (f* = 0 at 0).
+
+    Examples
+    --------
+    >>> q = rotated_quadratic([1.0, 0.01], rng=0)
+    >>> np.linalg.eigvalsh(q.A).round(6)
+    array([0.01, 1.  ])
+    """
+    lam = finite_array(eigenvalues, "eigenvalues", ndim=1)
+    if np.any(lam <= 0):
+        raise ValueError("eigenvalues must be > 0")
+    rng = np.random.default_rng(rng)
+    Q, _ = np.linalg.qr(rng.standard_normal((len(lam), len(lam))))
+    H = (Q * lam) @ Q.T
+    return FiniteSumQuadratic(H[None], np.zeros((1, len(lam))))
+
+
+def digits_logistic(reg=0.01):
+    """Logistic regression on scikit-learn's shipped digits: even vs odd, pixels scaled to [0, 1].
+
+    1797 samples, 64 features, l2 weight ``reg`` (no download: the data ship with sklearn).
+
+    Examples
+    --------
+    >>> p = digits_logistic()
+    >>> p.n_components, p.dim
+    (1797, 64)
+    """
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    labels = np.where(data.target % 2 == 0, 1.0, -1.0)
+    return LogisticRegression(data.data / 16.0, labels, reg=reg)
