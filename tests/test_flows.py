@@ -91,6 +91,18 @@ def test_rr_monte_carlo_matches_exact_over_seeds():
     assert passed >= 19
 
 
+def test_rr_monte_carlo_follows_rr_flow_and_rejects_gd_flow_over_seeds():
+    p = make_logistic(6, 2, reg=0.1, separation=2.0, rng=0)
+    x0, lr, epochs = [2.0, -2.0], 0.05, 10
+    X = {f: flow_at_epochs(p, x0, lr, epochs, f)[-1] for f in ("rr", "gd")}
+    ok_rr = ok_gd = 0
+    for seed in range(20):
+        m, s = sgd_monte_carlo(p, x0, lr, epochs, 4000, rng=[seed, 1])
+        ok_rr += bool(np.max(np.abs(m[-1] - X["rr"]) / s[-1]) < 4)
+        ok_gd += bool(np.max(np.abs(m[-1] - X["gd"]) / s[-1]) > 4)  # the mutant is rejected
+    assert ok_rr >= 19 and ok_gd >= 19
+
+
 def test_with_replacement_mean_equals_gd_on_quadratics():
     q = quad_sum()
     m, s = sgd_monte_carlo(q, [2.0, 2.0], 0.05, 3, 20000, rng=1, replacement=True)
@@ -129,8 +141,8 @@ def test_orthogonal_symmetry_preserved_rescaling_broken():
     p = VectorBalanceModel(1.0, 2)
     c, s = np.cos(0.9), np.sin(0.9)
     R = np.array([[c, -s], [s, c]])
-    rot = lambda x: np.concatenate([x[..., :2] @ R.T, x[..., 2:] @ R.T], -1)  # noqa: E731
-    resc = lambda x: np.concatenate([2 * x[..., :2], x[..., 2:] / 2], -1)  # noqa: E731
+    rot = lambda x: np.concatenate([x[..., :2] @ R.T, x[..., 2:] @ R.T], -1)
+    resc = lambda x: np.concatenate([2 * x[..., :2], x[..., 2:] / 2], -1)
     x0 = [1.0, 0.5, 0.2, -0.3]
     assert equivariance_defect(p, x0, 0.1, 50, rot) < 1e-12
     assert equivariance_defect(p, x0, 0.1, 50, resc) > 1e-3
@@ -190,7 +202,7 @@ def test_adam_and_scheme_run():
     p = make_logistic(100, 3, reg=0.05, rng=2)
     xs = adam_full_batch(p, np.ones(3), 0.05, 200)
     assert p.value(xs[-1]) < p.value(xs[0])
-    x, y = hnag_semi_implicit(p, np.ones(3), 200, alpha=0.3, beta=1.0, mu=0.05)
+    x, _ = hnag_semi_implicit(p, np.ones(3), 200, alpha=0.3, beta=1.0, mu=0.05)
     assert p.value(x[-1]) - p.value(p.minimizer()) < 1e-6
     assert set(ADAM_HNAG) == {"determined", "undetermined"}
 

@@ -15,7 +15,8 @@ equal to the stationary mean of the microscopic time-reversal asymmetry
 log p(x_{k+1} | x_k) - log p(x_k | x_{k+1}) (:func:`log_ratio`). To leading order in eta it is
 eta times the entropy production rate of the order-1 SME dX = -H X dt + sqrt(eta Sigma) dW,
 
-    Pi = tr((H - D S0^{-1})^T D^{-1} (H - D S0^{-1}) S0),  D = eta Sigma / 2,  H S0 + S0 H = eta Sigma,
+    Pi = tr((H - D S0^{-1})^T D^{-1} (H - D S0^{-1}) S0),
+    D = eta Sigma / 2,  H S0 + S0 H = eta Sigma,
 
 which does not depend on eta. EP = 0 exactly when the chain is reversible, e.g. for isotropic
 noise (then the stationary density is proportional to exp(-(f - (eta/4)|grad f|^2)/T)).
@@ -89,6 +90,17 @@ def entropy_production(H, Sigma, lr, *, form="joint", mutant=None):
     -------
     float
 
+    Raises
+    ------
+    ValueError
+        If H is not symmetric positive definite, Sigma not positive definite, or
+        lr * lambda_max(H) is not in (0, 2).
+
+    References
+    ----------
+    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+       machines. Rep. Prog. Phys. 75, 126001.
+
     Examples
     --------
     >>> H = np.diag([1.0, 0.2]); Sig = np.array([[1.0, 0.6], [0.6, 1.0]])
@@ -120,6 +132,20 @@ def sme_entropy_rate(H, Sigma, lr):
 
     Independent of ``lr`` (D and S0 are both proportional to it).
 
+    Parameters
+    ----------
+    H, Sigma : array_like, shape (d, d)
+    lr : float, > 0
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+       machines. Rep. Prog. Phys. 75, 126001.
+
     Examples
     --------
     >>> H = np.diag([1.0, 0.2]); Sig = np.array([[1.0, 0.6], [0.6, 1.0]])
@@ -145,6 +171,22 @@ def entropy_production_mc(H, Sigma, lr, n_samples, rng=None):
     """Monte Carlo estimate (mean, standard error) of EP: pairs drawn at stationarity.
 
     x ~ N(0, S), y = A x + xi; the estimate averages :func:`log_ratio`.
+
+    Parameters
+    ----------
+    H, Sigma : array_like, shape (d, d)
+    lr : float
+    n_samples : int, >= 2
+    rng : seed or Generator
+
+    Returns
+    -------
+    tuple (mean, stderr)
+
+    References
+    ----------
+    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+       machines. Rep. Prog. Phys. 75, 126001.
 
     Examples
     --------
@@ -199,6 +241,11 @@ def deterministic_measures(problem, x, lr):
     tuple (backward, reversal)
         |x - lr g(x) - phi_lr(x)| (phi the gradient-flow map) and
         |y + lr g(y) - x| with y = x - lr g(x). Leading orders: (lr^2/2)|H g| and lr^2 |H g|.
+
+    References
+    ----------
+    .. [1] Ziyin, L., Ren, Y., Levine, A. and Chuang, I. (2026). Thermodynamic irreversibility of
+       training algorithms. arXiv:2605.21933 (abstract only).
 
     Examples
     --------

@@ -62,6 +62,25 @@ def _params(beta, mu):
 def hnag_field(problem, beta, mu):
     """The HNAG vector field on the state z = (x, y) (shape (2d,)).
 
+    Parameters
+    ----------
+    problem : object with ``dim`` and ``grad``
+    beta, mu : float, > 0
+
+    Returns
+    -------
+    callable
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``beta`` or ``mu``.
+
+    References
+    ----------
+    .. [1] Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
+       Nesterov accelerated gradient flow. arXiv:1912.09276.
+
     Examples
     --------
     >>> from smecore.flows.problems import FiniteSumQuadratic
@@ -117,6 +136,11 @@ def hnag_flow(problem, x0, beta, mu, T, n_steps, *, y0=None, x_star=None, f_star
         Non-positive ``beta``, ``mu``, ``T`` or non-finite ``x0`` (naming the argument).
     LyapunovIncreaseError
         If ``check`` and E increases; the message gives the step and time.
+
+    References
+    ----------
+    .. [1] Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
+       Nesterov accelerated gradient flow. arXiv:1912.09276.
 
     Examples
     --------
@@ -213,6 +237,26 @@ def hessian_damping_residual(problem, out, beta, mu):
 
 def adam_full_batch(problem, x0, lr, n_steps, *, beta1=0.9, beta2=0.999, eps=1e-8):
     """Full-batch Adam without bias correction; returns the iterates, shape (n_steps + 1, d).
+
+    Parameters
+    ----------
+    problem : object with ``dim`` and ``grad``
+    x0 : array_like, shape (d,)
+    lr : float, > 0
+    n_steps : int, >= 1
+    beta1, beta2 : float in [0, 1)
+    eps : float, >= 0
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``lr``, betas outside [0, 1), non-finite ``x0``.
+    smecore.DivergenceError
+        If the iterates become non-finite.
+
+    References
+    ----------
+    .. [1] Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization. ICLR.
 
     Examples
     --------

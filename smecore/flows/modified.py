@@ -81,6 +81,26 @@ def modified_field(problem, lr, flow="modified"):
     ``"modified"``: -(grad f + (lr/2) H grad f) = -grad(f + (lr/4)|grad f|^2).
     ``"plain"``: -grad f (the mutant).
 
+    Parameters
+    ----------
+    problem : object with ``grad`` and ``hessian``
+    lr : float, > 0
+    flow : {"modified", "plain"}
+
+    Returns
+    -------
+    callable
+        x (shape (..., d)) -> field value, same shape.
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``lr`` or unknown ``flow``.
+
+    References
+    ----------
+    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
+
     Examples
     --------
     >>> from smecore.flows.problems import FiniteSumQuadratic
@@ -102,6 +122,25 @@ def modified_field(problem, lr, flow="modified"):
 
 def solve_flow(field, x0, times, *, rtol=1e-12, atol=1e-14):
     """Solve dx/dt = field(x) (DOP853) and return x at ``times`` (shape (len(times), d)).
+
+    Parameters
+    ----------
+    field : callable
+        x (shape (d,)) -> dx/dt.
+    x0 : array_like, shape (d,)
+    times : array_like, shape (m,)
+        Increasing output times; the first is the initial time.
+    rtol, atol : float
+        Tolerances of the adaptive solver.
+
+    Returns
+    -------
+    ndarray, shape (m, d)
+
+    Raises
+    ------
+    smecore.DivergenceError
+        If the solver fails.
 
     Examples
     --------
@@ -134,6 +173,10 @@ def trajectory_error(problem, lr, x0, T, *, flow="modified"):
     -------
     float
 
+    References
+    ----------
+    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
+
     Examples
     --------
     >>> from smecore.flows.problems import FiniteSumQuadratic
@@ -159,6 +202,18 @@ def trajectory_orders(problem, lrs, x0, T):
     dict
         ``lrs``, ``modified`` and ``plain`` (error arrays), ``fit_modified`` and ``fit_plain``
         (:class:`smecore.OrderFit`).
+
+    Parameters
+    ----------
+    problem : object with ``dim``, ``grad``, ``hessian``
+    lrs : array_like, shape (n,)
+        Learning rates, > 0, at least 2.
+    x0 : array_like, shape (d,)
+    T : float, > 0
+
+    References
+    ----------
+    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
 
     Examples
     --------

@@ -140,7 +140,8 @@ class LogisticRegression:
         yz = self.YZ[a]
         s = _sigmoid(np.sum(x * yz, -1))
         w = s * (1 - s)
-        return w[..., None, None] * yz[..., :, None] * yz[..., None, :] + self.reg * np.eye(self.dim)
+        outer = yz[..., :, None] * yz[..., None, :]
+        return w[..., None, None] * outer + self.reg * np.eye(self.dim)
 
     def minimizer(self, x0=None, tol=1e-13, max_iter=100):
         """The minimiser by Newton's method (needs reg > 0 or separable-free data)."""

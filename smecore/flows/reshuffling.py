@@ -41,6 +41,21 @@ MAX_ENUMERATE = 8
 def rr_field(problem, lr):
     """The field -(g + (lr/(2n)) sum_a H_a g_a) = -grad f_RR, for single points (d,).
 
+    Parameters
+    ----------
+    problem : finite sum with ``component_grad``, ``component_hessian``, ``grad``
+    lr : float, > 0
+
+    Returns
+    -------
+    callable
+        x (shape (d,)) -> -grad f_RR(x).
+
+    References
+    ----------
+    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+       regularization in stochastic gradient descent. ICLR.
+
     Examples
     --------
     >>> from smecore.flows.problems import FiniteSumQuadratic
@@ -82,6 +97,27 @@ def epoch_mean_exact(problem, x0, lr, *, replacement=False):
     """E x_n after one epoch from x0, exactly, by enumerating all orders.
 
     Without replacement: the n! permutations; with replacement: the n^n index sequences.
+
+    Parameters
+    ----------
+    problem : finite sum with ``component_grad``
+    x0 : array_like, shape (d,)
+    lr : float, > 0
+    replacement : bool, default False
+
+    Returns
+    -------
+    ndarray, shape (d,)
+
+    Raises
+    ------
+    ValueError
+        If n is too large to enumerate (n > 8 without, n > 6 with replacement).
+
+    References
+    ----------
+    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+       regularization in stochastic gradient descent. ICLR.
 
     Examples
     --------
@@ -194,6 +230,11 @@ def local_epoch_errors(problem, x0, lrs, *, replacement=False):
     dict
         flow name -> array of errors over ``lrs``.
 
+    References
+    ----------
+    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+       regularization in stochastic gradient descent. ICLR.
+
     Examples
     --------
     >>> from smecore.flows.problems import make_logistic
@@ -222,6 +263,11 @@ def horizon_errors(problem, x0, lrs, T):
     -------
     dict
         ``"rr"``, ``"gd"``, ``"plain"``, ``"wr"`` -> arrays of errors over ``lrs``.
+
+    References
+    ----------
+    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+       regularization in stochastic gradient descent. ICLR.
 
     Examples
     --------
