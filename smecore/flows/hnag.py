@@ -290,7 +290,10 @@ def adam_full_batch(problem, x0, lr, n_steps, *, beta1=0.9, beta2=0.999, eps=1e-
 
 
 def hnag_semi_implicit(problem, x0, n_steps, *, alpha, beta, mu, y0=None):
-    """A semi-implicit Euler discretisation of the HNAG flow (this book's, not Chen & Luo's).
+    """A semi-implicit (implicit-explicit) Euler discretisation of the HNAG flow.
+
+    Chen & Luo's abstract reports linear convergence for semi-implicit schemes; whether this one
+    is theirs, and under which parameters it converges, is not taken from any source here.
 
     x_{k+1} = (x_k + alpha y_k - alpha beta g(x_k)) / (1 + alpha),
     y_{k+1} = (y_k + alpha x_{k+1} - (alpha/mu) g(x_{k+1})) / (1 + alpha).
