@@ -222,7 +222,7 @@ def trajectory_orders(problem, lrs, x0, T):
     >>> round(out["fit_modified"].order), round(out["fit_plain"].order)
     (2, 1)
     """
-    from ..weak import fit_order
+    from ..estimation import fit_order
 
     lrs = finite_array(lrs, "lrs", ndim=1)
     for lr in lrs:
