@@ -107,9 +107,7 @@ class SGDSME(SDE):
         self.lr = lr
         self.correction = correction
         self.noise = noise and noise_scale > 0
-        self.noise_scale = noise_scale
-        self.noise_power = noise_power
-        self.time_scale = time_scale
+        self.noise_scale, self.noise_power, self.time_scale = noise_scale, noise_power, time_scale
         self.dim = problem.dim
         self.position_dim = problem.dim
         self.noise_dim = _noise_dim(problem) if self.noise else 0
@@ -119,12 +117,9 @@ class SGDSME(SDE):
         # Its square, formed so that the true SME gets exactly lr * cov.
         self._noise_variance = noise_scale**2 * time_scale * (
             lr if noise_power == 0.5 else lr ** (2 * noise_power))
-        extra = "" if self.noise else ", no noise"
-        if self.noise and (noise_scale != 1.0 or noise_power != 0.5):
-            extra = f", noise {noise_scale:g} lr^{noise_power:g}"
-        if time_scale != 1.0:
-            extra += f", time scale {time_scale:g}"
-        self.name = f"SGD SME (lr={lr:g}, c={correction:g}{extra})"
+        wrong = (noise_scale, noise_power, time_scale) != (1.0, 0.5, 1.0)
+        self.name = (f"SGD SME (lr={lr:g}, c={correction:g}{'' if self.noise else ', no noise'}"
+                     f"{', wrong noise or time scale' if wrong else ''})")
         self.linear = self._linear_structure()
 
     def drift(self, t, x):
@@ -251,13 +246,9 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True, noise_scale=1.
         if isinstance(correction, bool):
             raise TypeError("correction must be a real number, got bool")
         correction = float(finite_array(correction, "correction", ndim=0))
-    for value, name in ((noise_scale, "noise_scale"), (noise_power, "noise_power"),
-                        (time_scale, "time_scale")):
-        if isinstance(value, bool):
-            raise TypeError(f"{name} must be a real number, got bool")
-    noise_scale = positive_float(noise_scale, "noise_scale", allow_zero=True)
-    noise_power = positive_float(noise_power, "noise_power")
-    time_scale = positive_float(time_scale, "time_scale")
+    noise_scale, noise_power, time_scale = (
+        positive_float(v, name, allow_zero=name == "noise_scale") for v, name in
+        ((noise_scale, "noise_scale"), (noise_power, "noise_power"), (time_scale, "time_scale")))
     return SGDSME(problem, lr, correction, _check_bool(noise, "noise"), noise_scale,
                   noise_power, time_scale)
 
@@ -591,7 +582,6 @@ def sme_initial_state(sde, x0) -> np.ndarray:
 
 
 # Wrong equations that the claims about the SMEs of SGD must reject (see smecore.mutants).
-# They act on every sgd_sme call, whichever order is asked for.
 for _result in ("S1", "S2"):
     mutants.register(mutants.Mutant(_result, "no-noise", "sgd_sme", {"noise": False},
                                     "the SME without its noise term: the (modified) gradient flow"))
