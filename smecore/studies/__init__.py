@@ -8,7 +8,8 @@ from .momentum import (
     mc_momentum_weak_errors,
     sme_expectation,
 )
-from .onestep import affine_weak_errors, backward_weak_errors
+from .onestep import (affine_weak_errors, backward_weak_errors, matched_weak_errors,
+                      one_step_mismatches, lemma5_z_scores)
 
 __all__ = [
     "exact_momentum_weak_errors",
@@ -17,4 +18,7 @@ __all__ = [
     "sme_expectation",
     "affine_weak_errors",
     "backward_weak_errors",
+    "matched_weak_errors",
+    "one_step_mismatches",
+    "lemma5_z_scores",
 ]
