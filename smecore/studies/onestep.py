@@ -31,10 +31,10 @@ __all__ = ["affine_weak_errors", "backward_weak_errors", "matched_weak_errors",
 
 
 def _variants(variants) -> dict:
-    """name -> keyword arguments of :func:`smecore.sme.sgd_sme` (order, correction, noise)."""
+    """name -> keyword arguments of :func:`smecore.sme.sgd_sme` (order, correction, noise, ...)."""
     if not isinstance(variants, dict) or not variants:
         raise TypeError("variants must be a non-empty dict: name -> dict of sgd_sme keyword arguments")
-    allowed = {"order", "correction", "noise"}
+    allowed = {"order", "correction", "noise", "noise_scale", "noise_power", "time_scale"}
     for name, kwargs in variants.items():
         if not isinstance(kwargs, dict) or not set(kwargs) <= allowed:
             raise TypeError(f"variants[{name!r}] must be a dict with keys among {sorted(allowed)}")
@@ -207,7 +207,7 @@ def matched_weak_errors(method, x0, lrs, T, orders=(1, 2)) -> dict:
     return out
 
 
-def one_step_mismatches(problem, x, lrs, *, domain=None, n_grid=256) -> dict:
+def one_step_mismatches(problem, x, lrs, *, domain=None, n_grid=256, orders=(1, 2)) -> dict:
     """The one-step moment conditions of Theorem 3 over learning rates, without sampling.
 
     At the start point x and for each eta in ``lrs``: SGD's exact one-step
@@ -227,6 +227,8 @@ def one_step_mismatches(problem, x, lrs, *, domain=None, n_grid=256) -> dict:
     domain : (float, float), optional
         Required for a 1-D problem without affine gradients.
     n_grid : int, default 256
+    orders : sequence of {1, 2}, default (1, 2)
+        The SMEs to compare (``()``: SGD against Lemma 5 only).
 
     Returns
     -------
@@ -256,7 +258,8 @@ def one_step_mismatches(problem, x, lrs, *, domain=None, n_grid=256) -> dict:
         row = {"l5": max(np.max(np.abs(sgd.mean - lemma5.mean)) / np.max(np.abs(lemma5.mean)),
                          np.max(np.abs(sgd.second - lemma5.second)) / np.max(np.abs(lemma5.second))),
                "sgd3": float(np.max(np.abs(sgd.third)))}
-        for name, order in (("sme1", 1), ("sme2", 2)):
+        for order in orders:
+            name = f"sme{order}"
             sde = sgd_sme(problem, lr, order=order)
             sme = sde_one_step_moments(sde, x, domain=domain, n_grid=n_grid)
             to_sgd, to_l4 = sme.mismatch(sgd), sme.mismatch(lemma4_moments(sde, x))
