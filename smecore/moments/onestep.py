@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import mutants
 from .._validation import finite_array, positive_float, positive_int, state_vector
 from ..problems.custom import FiniteSumObjective
 from ..problems.two_point import _Power
@@ -156,7 +157,7 @@ def sgd_one_step_moments(problem, lr, x) -> OneStepMoments:
     return OneStepMoments(-lr * g1, lr**2 * g2, -(lr**3) * g3)
 
 
-def lemma5_moments(problem, lr, x) -> OneStepMoments:
+def lemma5_moments(problem, lr, x, *, sigma=True) -> OneStepMoments:
     """Lemma 5: E Delta = -lr grad f(x), E Delta Delta^T = lr^2 (grad f grad f^T + Sigma(x)).
 
     For SGD these are not approximations: both identities hold exactly (the
@@ -167,6 +168,10 @@ def lemma5_moments(problem, lr, x) -> OneStepMoments:
     problem : StochasticObjective
     lr : float
     x : array_like, shape (d,)
+    sigma : bool, default True
+        False drops Sigma from the second moment: the mutant "L5:no-sigma"
+        (a one-step second moment without Sigma, :mod:`smecore.mutants`),
+        which the chapter's Lemma 5 verdicts must reject.
 
     Returns
     -------
@@ -180,14 +185,17 @@ def lemma5_moments(problem, lr, x) -> OneStepMoments:
     >>> [round(float(v), 12) for v in (m.mean[0], m.second[0, 0])]
     [-0.2, 0.08]
     """
+    sigma = mutants.overrides("lemma5_moments").get("sigma", sigma)
     lr = positive_float(lr, "lr")
     x = state_vector(x, problem.dim, "x")
+    if not isinstance(sigma, (bool, np.bool_)):
+        raise TypeError(f"sigma must be True or False, got {type(sigma).__name__}")
     g = np.asarray(problem.grad(x), dtype=float)
-    sigma = np.asarray(problem.noise_cov(x), dtype=float)
-    return OneStepMoments(-lr * g, lr**2 * (np.outer(g, g) + sigma))
+    cov = np.asarray(problem.noise_cov(x), dtype=float) if sigma else np.zeros((x.size, x.size))
+    return OneStepMoments(-lr * g, lr**2 * (np.outer(g, g) + cov))
 
 
-def lemma4_moments(sde, x) -> OneStepMoments:
+def lemma4_moments(sde, x, *, diffusion=True) -> OneStepMoments:
     """Lemma 4 for the SME of SGD, truncated after the eta^2 terms.
 
     The SME ``sgd_sme(problem, eta, correction=c, noise=...)`` has the form
@@ -200,13 +208,18 @@ def lemma4_moments(sde, x) -> OneStepMoments:
       = eta^2 (grad f grad f^T + Sigma),
 
     each up to O(eta^3). Against Lemma 5 the means agree to O(eta^3) only for
-    c = 1/4, and the second moments only with the noise.
+    c = 1/4, and the second moments only with the noise. (For the wrong
+    equations of :func:`smecore.sme.sgd_sme`, a time scale s multiplies a0
+    and a1 and the noise factor gives b0 b0^T.)
 
     Parameters
     ----------
     sde : SGDSME
         From :func:`smecore.sme.sgd_sme`.
     x : array_like, shape (d,)
+    diffusion : bool, default True
+        False drops the b0 b0^T term of the second moment: the mutant
+        "L4:no-sigma" (:mod:`smecore.mutants`).
 
     Returns
     -------
@@ -221,16 +234,25 @@ def lemma4_moments(sde, x) -> OneStepMoments:
     >>> round(float(m.mean[0]), 12)   # -0.1*2 + 0.5 * 0.01 * 2 * 2
     -0.18
     """
+    diffusion = mutants.overrides("lemma4_moments").get("diffusion", diffusion)
     if not isinstance(sde, SGDSME):
         raise TypeError(f"lemma4_moments needs an SGD SME (smecore.sme.sgd_sme), got {type(sde).__name__}")
+    if not isinstance(diffusion, (bool, np.bool_)):
+        raise TypeError(f"diffusion must be True or False, got {type(diffusion).__name__}")
     problem, lr, c = sde.problem, sde.lr, sde.correction
+    s = getattr(sde, "time_scale", 1.0)
     x = state_vector(x, problem.dim, "x")
     g = np.asarray(problem.grad(x), dtype=float)
     hg = np.asarray(problem.hvp(x, g), dtype=float)
-    a0, a1 = -g, -2.0 * c * hg
-    # (grad a0) a0 = (-Hess f)(-grad f) = Hess f grad f.
-    mean = a0 * lr + (0.5 * hg + a1) * lr**2
-    noise = np.asarray(problem.noise_cov(x), dtype=float) if sde.noise else np.zeros((x.size, x.size))
+    a0, a1 = -s * g, -2.0 * c * s * hg
+    # (grad a0) a0 = (-s Hess f)(-s grad f) = s^2 Hess f grad f.
+    mean = a0 * lr + (0.5 * s**2 * hg + a1) * lr**2
+    if sde.noise and diffusion:
+        # b0 b0^T = (noise coefficient)^2 / lr * Sigma; Sigma itself for the true SME.
+        scale = getattr(sde, "_noise_variance", lr) / lr
+        noise = scale * np.asarray(problem.noise_cov(x), dtype=float)
+    else:
+        noise = np.zeros((x.size, x.size))
     second = (np.outer(a0, a0) + noise) * lr**2
     return OneStepMoments(mean, second)
 
@@ -342,3 +364,12 @@ def gaussian_expectation(g, mean, var, n_nodes=64):
     points = mean[..., None] + np.sqrt(var)[..., None] * nodes  # (..., n_nodes)
     values = np.asarray(g(points.reshape(-1, 1)), dtype=float).reshape(points.shape)
     return values @ weights
+
+
+# Wrong one-step moments that the claims about Lemmas 4 and 5 must reject (see smecore.mutants).
+mutants.register(mutants.Mutant("L5", "no-sigma", "lemma5_moments", {"sigma": False},
+                                "Lemma 5 with a one-step second moment without Sigma: "
+                                "E Delta Delta^T = eta^2 grad f grad f^T"))
+mutants.register(mutants.Mutant("L4", "no-sigma", "lemma4_moments", {"diffusion": False},
+                                "Lemma 4 with a one-step second moment without b0 b0^T: "
+                                "E Delta~ Delta~^T = eta^2 a0 a0^T"))

@@ -8,6 +8,7 @@ from .quadratic import GaussianQuadratic
 from .oracles import GradientSequence
 from .regression import LinearRegression, make_linear_regression
 from .two_point import TwoPointQuadratic
+from .vector_field import AffineStochasticField
 
 __all__ = [
     "AffineGradient",
@@ -22,4 +23,5 @@ __all__ = [
     "FunctionObjective",
     "TwoPointQuadratic",
     "GradientSequence",
+    "AffineStochasticField",
 ]

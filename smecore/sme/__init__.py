@@ -17,6 +17,7 @@ from .equations import (
 )
 from .scheduled import scheduled_sme
 from .expansion import Expansion, asymptotic_expansion, gradient_flow
+from .matched import MatchedSME, moment_matched_sme
 
 __all__ = [
     "LinearStructure",
@@ -37,4 +38,6 @@ __all__ = [
     "Expansion",
     "asymptotic_expansion",
     "gradient_flow",
+    "MatchedSME",
+    "moment_matched_sme",
 ]

@@ -94,32 +94,44 @@ class OnPosition:
 # SGD
 # ---------------------------------------------------------------------------
 class SGDSME(SDE):
-    """dX = -(grad f + 2 c lr Hess f grad f)(X) dt + sqrt(lr) L(X) dW.
+    """dX = -s (grad f + 2 c lr Hess f grad f)(X) dt + a lr^p sqrt(s) L(X) dW.
 
-    Built by :func:`sgd_sme`; see there for the meaning of the parameters.
+    Built by :func:`sgd_sme`; see there for the meaning of the parameters
+    (c = ``correction``, a = ``noise_scale``, p = ``noise_power``,
+    s = ``time_scale``; the true SMEs have a = 1, p = 1/2, s = 1).
     """
 
-    def __init__(self, problem, lr, correction, noise):
+    def __init__(self, problem, lr, correction, noise, noise_scale=1.0, noise_power=0.5,
+                 time_scale=1.0):
         self.problem = problem
         self.lr = lr
         self.correction = correction
-        self.noise = noise
+        self.noise = noise and noise_scale > 0
+        self.noise_scale, self.noise_power, self.time_scale = noise_scale, noise_power, time_scale
         self.dim = problem.dim
         self.position_dim = problem.dim
-        self.noise_dim = _noise_dim(problem) if noise else 0
-        self.name = f"SGD SME (lr={lr:g}, c={correction:g}{'' if noise else ', no noise'})"
+        self.noise_dim = _noise_dim(problem) if self.noise else 0
+        #: The factor multiplying L(X) dW.
+        lr_power = np.sqrt(lr) if noise_power == 0.5 else lr**noise_power
+        self.noise_coefficient = noise_scale * np.sqrt(time_scale) * lr_power
+        # Its square, formed so that the true SME gets exactly lr * cov.
+        self._noise_variance = noise_scale**2 * time_scale * (
+            lr if noise_power == 0.5 else lr ** (2 * noise_power))
+        wrong = (noise_scale, noise_power, time_scale) != (1.0, 0.5, 1.0)
+        self.name = (f"SGD SME (lr={lr:g}, c={correction:g}{'' if self.noise else ', no noise'}"
+                     f"{', wrong noise or time scale' if wrong else ''})")
         self.linear = self._linear_structure()
 
     def drift(self, t, x):
         g = self.problem.grad(x)
-        if self.correction == 0.0:
-            return -g
-        return -g - 2.0 * self.correction * self.lr * self.problem.hvp(x, g)
+        if self.correction != 0.0:
+            g = g + 2.0 * self.correction * self.lr * self.problem.hvp(x, g)
+        return -self.time_scale * g
 
     def diffusion(self, t, x):
         if not self.noise:
             return np.zeros(x.shape + (0,))
-        return np.sqrt(self.lr) * self.problem.noise_factor(x)
+        return self.noise_coefficient * self.problem.noise_factor(x)
 
     def initial_state(self, x0):
         """The state for a start at ``x0`` (here: x0 itself)."""
@@ -130,8 +142,9 @@ class SGDSME(SDE):
         if affine is None:
             return None
         mean = np.asarray(affine.mean, dtype=float)
-        F = -(mean + 2.0 * self.correction * self.lr * affine.hessian @ mean)
-        C = self.lr * np.asarray(affine.cov, dtype=float) if self.noise else np.zeros(affine.cov.shape)
+        F = -self.time_scale * (mean + 2.0 * self.correction * self.lr * affine.hessian @ mean)
+        cov = np.asarray(affine.cov, dtype=float)
+        C = self._noise_variance * cov if self.noise else np.zeros(cov.shape)
         return LinearStructure(
             drift_matrix=_Constant(F),
             noise_tensor=_Constant(C),
@@ -150,7 +163,8 @@ class _Constant:
         return self.value.copy()
 
 
-def sgd_sme(problem, lr, order=1, *, correction=None, noise=True) -> SGDSME:
+def sgd_sme(problem, lr, order=1, *, correction=None, noise=True, noise_scale=1.0,
+            noise_power=0.5, time_scale=1.0) -> SGDSME:
     """The stochastic modified equation of SGD with learning rate ``lr``.
 
     .. math::
@@ -177,6 +191,16 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True) -> SGDSME:
     noise : bool, default True
         False drops the diffusion: the modified ODE (order 2 drift) or the
         gradient flow (order 1), both only weak order 1 (SGD chapter).
+    noise_scale : float, default 1
+        a >= 0 in front of the noise, a lr^p Sigma^{1/2} dW. Only 1 is the SME;
+        2 is the mutant "noise doubled" (:mod:`smecore.mutants`).
+    noise_power : float, default 1/2
+        The exponent p of lr in the noise. Only 1/2 is the SME; 1 is the
+        mutant "noise scaled by lr instead of sqrt(lr)".
+    time_scale : float, default 1
+        s > 0: the SME in the time variable s t, i.e. drift times s and noise
+        times sqrt(s) (SGD step k read as time s k lr). Only 1 is the SME;
+        2 is the mutant "wrong time scale t = 2 k lr".
 
     Returns
     -------
@@ -209,6 +233,9 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True) -> SGDSME:
     forced = mutants.overrides("sgd_sme")
     correction = forced.get("correction", correction)
     noise = forced.get("noise", noise)
+    noise_scale = forced.get("noise_scale", noise_scale)
+    noise_power = forced.get("noise_power", noise_power)
+    time_scale = forced.get("time_scale", time_scale)
     problem = _check_problem(problem)
     lr = positive_float(lr, "lr")
     if isinstance(order, bool) or order not in (1, 2):
@@ -219,7 +246,11 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True) -> SGDSME:
         if isinstance(correction, bool):
             raise TypeError("correction must be a real number, got bool")
         correction = float(finite_array(correction, "correction", ndim=0))
-    return SGDSME(problem, lr, correction, _check_bool(noise, "noise"))
+    noise_scale, noise_power, time_scale = (
+        positive_float(v, name, allow_zero=name == "noise_scale") for v, name in
+        ((noise_scale, "noise_scale"), (noise_power, "noise_power"), (time_scale, "time_scale")))
+    return SGDSME(problem, lr, correction, _check_bool(noise, "noise"), noise_scale,
+                  noise_power, time_scale)
 
 
 # ---------------------------------------------------------------------------
@@ -554,7 +585,16 @@ def sme_initial_state(sde, x0) -> np.ndarray:
 for _result in ("S1", "S2"):
     mutants.register(mutants.Mutant(_result, "no-noise", "sgd_sme", {"noise": False},
                                     "the SME without its noise term: the (modified) gradient flow"))
+    mutants.register(mutants.Mutant(_result, "noise-doubled", "sgd_sme", {"noise_scale": 2.0},
+                                    "the SME with noise 2 sqrt(eta) Sigma^{1/2} dW: four times "
+                                    "the diffusion"))
 mutants.register(mutants.Mutant("S2", "no-correction", "sgd_sme", {"correction": 0.0},
                                 "order-2 SME with c = 0: no (eta/4) grad |grad f|^2 correction"))
 mutants.register(mutants.Mutant("S2", "correction-1/2", "sgd_sme", {"correction": 0.5},
                                 "order-2 SME with c = 1/2 in place of 1/4"))
+mutants.register(mutants.Mutant("S1", "noise-eta", "sgd_sme", {"noise_power": 1.0},
+                                "the SME with noise eta Sigma^{1/2} dW instead of sqrt(eta) "
+                                "Sigma^{1/2} dW"))
+mutants.register(mutants.Mutant("S1", "time-scale-2", "sgd_sme", {"time_scale": 2.0},
+                                "the SME on the wrong time scale t = 2 k eta (drift doubled, "
+                                "diffusion doubled)"))

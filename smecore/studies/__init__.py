@@ -21,7 +21,8 @@ from .dynamics import (
     ScalingFamily,
     scaling_family,
 )
-from .onestep import affine_weak_errors, backward_weak_errors
+from .onestep import (affine_weak_errors, backward_weak_errors, matched_weak_errors,
+                      one_step_mismatches, lemma5_z_scores)
 
 __all__ = [
     "exact_momentum_weak_errors",
@@ -41,4 +42,7 @@ __all__ = [
     "scaling_family",
     "affine_weak_errors",
     "backward_weak_errors",
+    "matched_weak_errors",
+    "one_step_mismatches",
+    "lemma5_z_scores",
 ]
