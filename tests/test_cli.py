@@ -94,18 +94,20 @@ PARAMS = "quick = False  # True: small sizes\nseed = 11"
 CHAPTERS = {
     # value 1.0 only when quick=True reaches the notebook; 1.05 otherwise: both PASS.
     "good": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('good', seed=seed)",
-             "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact')\n"
-             "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001)",
+             "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact',\n"
+             "        kind='claim')\n"
+             "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001, kind='consistency')",
              "v.save()"],
     "bad": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('bad', seed=seed)",
-            "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact')",
+            "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact', kind='claim')",
             "v.save()"],
     # prints its verdict but never saves it: the report parses the notebook instead
     "unsaved": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('unsaved', seed=seed)",
-                "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01)"],
+                "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01,\n"
+                "        kind='claim')"],
     # stops with an error after one verdict
     "broken": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('broken', seed=seed)",
-               "v.check('N1', 'gap', 0.5, 0, 1, method='exact')",
+               "v.check('N1', 'gap', 0.5, 0, 1, method='exact', kind='numerics')",
                "raise RuntimeError('chapter bug')", "v.save()"],
 }
 
@@ -164,11 +166,18 @@ def test_passing_chapter_writes_a_report_of_passes(tmp_path, capsys):
     assert all(r["seed"] == 5 and r["chapter"] == "good" and r["source"] == "json"
                for r in records)
     for r in records:
-        assert {"quantity", "value", "uncertainty", "low", "high", "method", "wall_time"} <= set(r)
+        assert {"quantity", "kind", "value", "uncertainty", "low", "high", "method",
+                "wall_time"} <= set(r)
         assert r["wall_time"] > 0
         assert {"python", "numpy", "scipy", "smecore"} <= set(r["versions"])
+    assert [r["kind"] for r in records] == ["claim", "consistency"]
     assert report["summary"] == {"n_verdicts": 2, "n_pass": 2, "n_fail": 0,
-                                 "chapters_not_ok": [], "ok": True}
+                                 "kinds": {"claim": {"pass": 1, "fail": 0},
+                                           "consistency": {"pass": 1, "fail": 0},
+                                           "numerics": {"pass": 0, "fail": 0}},
+                                 "reproduced": ["S1"], "chapters_not_ok": [], "ok": True}
+    # L5 has only a consistency verdict: a supporting check, so L5 is not reproduced.
+    assert report["results"]["L5"]["status"] == "not reproduced: no claim verdict"
     assert report["options"]["quick"] is True and report["options"]["seed"] == 5
     assert (out / "notebooks" / "good.ipynb").is_file()
     md = (out / "report.md").read_text()
@@ -181,7 +190,8 @@ def test_publication_run_writes_figure_data_to_out_not_to_the_book(tmp_path, cap
              "from smecore.book.verdicts import Verdicts\nv = Verdicts('fig', seed=seed)",
              "fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4], label='curve')\n"
              "publish_figure('fig_fake', fig, render=not quick)",
-             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
+             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact', kind='claim')\n"
+             "v.save()"]
     book = fake_book(tmp_path / "book", {"fig": cells})
     out = tmp_path / "out"
     status = main(["reproduce", "--root", str(book), "--out", str(out), "--no-progress"])
@@ -269,13 +279,15 @@ def executed_notebook(lines, params=PARAMS):
 
 def test_report_from_a_fake_executed_notebook(tmp_path):
     nb = executed_notebook([
-        "PASS  S1  max |z| of E f(x_k): 2.8  band [0, 4.5]  (monte carlo)",
-        "FAIL  S2  fitted order: 1.52 +/- 0.03  band [1.9, 2.1]  (exact)",
+        "PASS  S1  max |z| of E f(x_k): 2.8  band [0, 4.5]  (monte carlo; claim)",
+        "FAIL  S2  fitted order: 1.52 +/- 0.03  band [1.9, 2.1]  (exact; claim)",
+        "PASS  S2  engine vs closed form: < 1e-12  band [0, 1e-10]  (exact; consistency)",
         "2 of 2 verdicts PASS",
         "wall time 4.6 s",
     ])
     verdicts = rp_chapters.verdicts_from_notebook(nb)
-    assert [(v["result"], v["passed"]) for v in verdicts] == [("S1", True), ("S2", False)]
+    assert [(v["result"], v["passed"], v["kind"]) for v in verdicts] == \
+        [("S1", True, "claim"), ("S2", False, "claim"), ("S2", True, "consistency")]
     assert verdicts[1]["uncertainty"] == 0.03 and verdicts[1]["low"] == 1.9
     assert rp_chapters.parameter_defaults(nb) == {"quick": False, "seed": 11}
 
@@ -286,24 +298,66 @@ def test_report_from_a_fake_executed_notebook(tmp_path):
     env = {"python": "3.11.7", "numpy": "2.0", "scipy": "1.14", "smecore": "0.1.0"}
     report = rp_report.build_report([chapter], options={"quick": True, "seed": None, "jobs": 1},
                              env=env, total_wall_time=5.0, created="2026-01-01T00:00:00")
-    assert report["summary"] == {"n_verdicts": 2, "n_pass": 1, "n_fail": 1,
-                                 "chapters_not_ok": [], "ok": False}
-    assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL"]
+    summary = report["summary"]
+    assert (summary["n_verdicts"], summary["n_pass"], summary["n_fail"], summary["ok"]) == \
+        (3, 2, 1, False)
+    assert summary["kinds"]["claim"] == {"pass": 1, "fail": 1}
+    assert summary["kinds"]["consistency"] == {"pass": 1, "fail": 0}
+    assert summary["reproduced"] == ["S1"]
+    assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL", "PASS"]
+    assert [r["kind"] for r in report["verdicts"]] == ["claim", "claim", "consistency"]
     assert all(r["seed"] == 11 and r["versions"] == env and r["wall_time"] == 4.6
                for r in report["verdicts"])
-    assert list(report["results"])[:9] == list(rp_report.RESULTS)
-    assert report["results"]["S2"] == {"description": rp_report.RESULTS["S2"], "chapters": ["fake"],
-                                       "n_pass": 0, "n_fail": 1}
+    assert list(report["results"])[:len(rp_report.RESULTS)] == list(rp_report.RESULTS)
+    s2 = report["results"]["S2"]
+    assert (s2["chapters"], s2["n_pass"], s2["n_fail"], s2["reproduced"]) == (["fake"], 1, 1, False)
+    # A passing supporting check does not reproduce a result whose claim fails.
+    assert s2["status"] == "not reproduced: a claim verdict FAILs"
+    assert report["results"]["T1"]["status"] == "not yet illustrated"
 
     json_path, md_path = rp_report.write_report(report, tmp_path / "out")
     assert json.loads(json_path.read_text()) == report
     md = md_path.read_text()
-    assert "**1 of 2 verdicts PASS**, 1 FAIL" in md
-    assert "| S2 | fake | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
+    assert "**2 of 3 verdicts PASS**, 1 FAIL" in md
+    assert "By kind: claim 1 PASS / 1 FAIL, consistency 1 PASS, numerics 0 PASS" in md
+    assert "| S2 | fake | claim | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
     assert "max \\|z\\| of E f(x_k)" in md  # table pipes escaped
     assert "| T1 | " in md and "not yet illustrated" in md
+    assert "| 1 PASS, 0 FAIL (monte carlo) | - | reproduced |" in md
     table = rp_report.summary_table(report)
     assert "FAILED" in table and "FAIL  S2  [fake] fitted order" in table
+    assert "reproduced through claim verdicts: S1" in table
+
+
+def test_results_of_the_book_and_of_the_paper():
+    for rid in ("T1", "L4", "L5", "S1", "S2", "M1", "N1", "D1", "A1"):
+        assert rid in rp_report.RESULTS
+    for rid in ("M2", "M3", "N2", "D2"):
+        assert rp_report.RESULTS[rid].endswith("(this book)"), rid
+    for rid in ("M1", "N1"):
+        assert "normalisation not confirmed from the paper" in rp_report.RESULTS[rid]
+
+
+def test_a_verdict_without_kind_is_a_report_error():
+    nb = executed_notebook(["PASS  S1  fitted order: 1.02  band [0.9, 1.1]  (exact)",
+                            "PASS  S2  fitted order: 2.01  band [1.9, 2.1]  (exact; claim)"])
+    chapter = {"name": "old", "notebook": "o.ipynb", "output": "o/o.ipynb", "status": "ok",
+               "error": None, "wall_time": 1.0, "seed": 1, "source": "notebook",
+               "verdicts": rp_chapters.verdicts_from_notebook(nb)}
+    with pytest.raises(rp_report.ReportError, match=r"1 verdict\(s\) declare no kind.*"
+                       r"kind=.*old: S1 'fitted order'"):
+        rp_report.build_report([chapter], env={})
+
+
+def test_cli_explains_a_verdict_without_kind(tmp_path, capsys):
+    cells = ["from smecore.book.verdicts import Verdicts\nv = Verdicts('old', seed=seed)",
+             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
+    book = fake_book(tmp_path / "book", {"old": cells})
+    status = main(["reproduce", "--root", str(book), "--out", str(tmp_path / "out"),
+                   "--no-progress"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "cannot build the report" in err and "old: S1 'fitted order'" in err
 
 
 def test_chapter_without_verdicts_is_not_ok():
