@@ -366,3 +366,122 @@ def test_chapter_without_verdicts_is_not_ok():
     report = rp_report.build_report([chapter], env={}, created="2026-01-01T00:00:00")
     assert report["summary"]["ok"] is False and report["summary"]["chapters_not_ok"] == ["empty"]
     assert "no verdict" in rp_report.summary_table(report)
+
+
+# ----------------------------------------------------------------------------- power run
+
+MUTANT_PARAMS = "quick = False\nseed = 11\nmutant = \"\"  # a key of smecore.mutants"
+POWER_CHAPTERS = {
+    # S1's claim rejects S1:wrong; S2's claim rejects S2:wrong and S2:doubled, but not
+    # S2:weak (the consistency verdict that does move is no claim); S1:crash stops the chapter.
+    "alpha": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('alpha', seed=seed)",
+              "if mutant == 'S1:crash':\n    raise RuntimeError('mutant broke the chapter')",
+              "v.check('S1', 'fitted order', 1.5 if mutant == 'S1:wrong' else 1.0, 0.9, 1.1,\n"
+              "        method='exact', kind='claim')\n"
+              "v.check('S2', 'engine vs closed form', 1.0 if mutant == 'S2:weak' else 0.0, 0, 1e-10,\n"
+              "        method='exact', kind='consistency')",
+              "v.save()"],
+    "beta": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('beta', seed=seed)",
+             "v.check('S2', 'fitted order', {'S2:wrong': 1.0, 'S2:doubled': 2.5}.get(mutant, 2.0),\n"
+             "        1.9, 2.1, method='exact', kind='claim')\n"
+             "assert quick, 'the power run passes quick=True'",
+             "v.save()"],
+    # prints no claim verdict: never run with a mutant
+    "gamma": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('gamma', seed=seed)",
+              "v.check('S1', 'solver error', 0.0, 0, 1e-6, method='ode', kind='numerics')\n"
+              "assert not mutant, 'gamma must not run with a mutant'",
+              "v.save()"],
+}
+
+
+def power_book(root, chapters=POWER_CHAPTERS):
+    book = fake_book(root, chapters)
+    for name in chapters:
+        path = book / "book" / f"{name}.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells[1].source = MUTANT_PARAMS
+        nbformat.write(nb, str(path))
+    return book
+
+
+@pytest.fixture
+def fake_mutants(monkeypatch):
+    from smecore import mutants
+    monkeypatch.setattr(mutants, "_REGISTRY", {})
+    for result, name, description in [
+            ("S1", "wrong", "order-1 claim with the wrong equation"),
+            ("S1", "crash", "a mutant under which the chapter stops"),
+            ("S2", "wrong", "order 1 instead of 2"),
+            ("S2", "doubled", "noise doubled"),
+            ("S2", "weak", "moves only a consistency verdict"),
+            ("L4", "nobody", "no chapter checks L4")]:
+        mutants.register(mutants.Mutant(result, name, "fake_target", {"x": 1}, description))
+    return mutants
+
+
+def test_power_run_all_killed_exits_0(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "S1:wrong",
+                   "S2:wrong", "S2:doubled", "--jobs", "2", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "3 of 3 mutants killed" in printed
+    rows = json.loads((out / "power.json").read_text())
+    assert [(r["result"], r["mutant"], r["killed"], r["chapter"]) for r in rows] == [
+        ("S1", "S1:wrong", True, "alpha"), ("S2", "S2:wrong", True, "beta"),
+        ("S2", "S2:doubled", True, "beta")]
+    assert rows[0]["killed_by"] == ["alpha: fitted order"]
+    assert rows[0]["description"] == "order-1 claim with the wrong equation"
+    assert (out / "mutants" / "S2-doubled" / "notebooks" / "beta.ipynb").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["ok"] and report["power"] == rows
+    md = (out / "report.md").read_text()
+    assert "## Power" in md and "**3 of 3 mutants killed.**" in md
+
+
+def test_power_run_survivors_errors_and_unchecked_exit_1(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "--out", str(out),
+                   "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 1, printed
+    rows = {r["mutant"]: r for r in json.loads((out / "power.json").read_text())}
+    assert sorted(rows) == sorted(m.key for m in fake_mutants.registered())
+    assert rows["S1:wrong"]["killed"] and rows["S2:doubled"]["killed"]
+    crash = rows["S1:crash"]  # an error is visible, and never counted as a kill
+    assert crash["killed"] is False and "RuntimeError" in crash["error"]
+    weak = rows["S2:weak"]  # only a consistency verdict FAILed: not a kill
+    assert weak["killed"] is False and weak["killed_by"] == [] and weak["chapters"] == ["beta"]
+    assert rows["L4:nobody"]["killed"] is False and rows["L4:nobody"]["chapters"] == []
+    assert "no chapter prints a claim verdict of L4" in rows["L4:nobody"]["note"]
+    from smecore.book.power import outcome
+    assert {k: outcome(r) for k, r in rows.items()} == {
+        "L4:nobody": "not checked", "S1:crash": "error", "S1:wrong": "killed",
+        "S2:doubled": "killed", "S2:weak": "survived", "S2:wrong": "killed"}
+    md = (out / "report.md").read_text()
+    assert "**3 of 6 mutants killed.**" in md and "**survived**" in md and "**error**" in md
+
+
+def test_power_run_unknown_mutant_exits_2(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--root", str(book), "--mutants", "S9:nothing",
+              "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --mutants" in err and "S9:nothing" in err and "S1:wrong" in err
+
+
+def test_power_run_a_chapter_failing_without_mutant_cannot_kill(tmp_path, capsys, fake_mutants):
+    cells = ["from smecore.book.verdicts import Verdicts\nv = Verdicts('bad', seed=seed)",
+             "v.check('S2', 'fitted order', 1.0, 1.9, 2.1, method='exact', kind='claim')",
+             "v.save()"]
+    book = power_book(tmp_path / "book", {"bad": cells})
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "S2:wrong",
+                   "--out", str(out), "--no-progress"])
+    assert status == 1
+    row = json.loads((out / "power.json").read_text())[0]
+    assert row["killed"] is False and "fails without the mutant" in row["note"]
