@@ -43,7 +43,7 @@ def _power_key(app):
     package = pathlib.Path(smecore.__file__).parent
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    root = pathlib.Path(app.confdir)
+    root = pathlib.Path(app.srcdir)
     for name, path in available_chapters(root).items():
         nb = json.loads(path.read_text())
         code = [c.get("source") for c in nb.get("cells", []) if c.get("cell_type") == "code"]
@@ -85,8 +85,8 @@ def start_power_run(app):
     log = open(folder / "power.log", "w")
     jobs = str(max(1, min(2, os.cpu_count() or 1)))
     command = [sys.executable, "-m", "smecore", "reproduce", "--quick", "--mutants", "--jobs",
-               jobs, "--no-progress", "--root", str(app.confdir), "--out", str(folder)]
-    process = subprocess.Popen(command, cwd=app.confdir, stdout=log, stderr=subprocess.STDOUT)
+               jobs, "--no-progress", "--root", str(app.srcdir), "--out", str(folder)]
+    process = subprocess.Popen(command, cwd=app.srcdir, stdout=log, stderr=subprocess.STDOUT)
     app.reproduction_power = {"mode": "run", "path": folder / "power.json", "key": key,
                               "process": process, "log": folder / "power.log", "handle": log,
                               "started": time.time(), "command": " ".join(command[1:])}
