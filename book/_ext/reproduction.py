@@ -1,7 +1,7 @@
 """Sphinx extension: the book's reproduction page, built from this build's chapters.
 
-The directive ``reproduction-table`` (argument ``results``, ``chapters`` or
-``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
+The directive ``reproduction-table`` (argument ``results``, ``kinds``, ``power``,
+``chapters`` or ``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
 documents have been read, and myst-nb has executed the notebooks or taken them
 from its cache) the placeholder is replaced by a table built from the verdict
 lines (``PASS  S1  quantity: value  band [low, high]  (method)``) found in the
@@ -10,7 +10,11 @@ therefore always those of the chapters rendered in the same build; there is no
 stored copy that could go stale.
 
 A verdict that fails makes the build emit a warning (``reproduction.fail``), so
-``jupyter-book build -W`` refuses to publish a book whose own checks fail.
+``jupyter-book build -W`` refuses to publish a book whose own checks fail; so does a
+verdict that declares no kind (``reproduction.kind``). Verdicts are counted by kind
+(claim, consistency, numerics), and a result is shown as reproduced only when it has
+claim verdicts and all pass; the other kinds are listed as its supporting checks.
+The power matrix (``power``) comes from ``reproduction_power.py``.
 
 Each result also links the statement boxes (sphinx-proof) that state it, listed in
 :data:`STATEMENTS`; a label that no chapter defines any more is a warning too.
@@ -44,14 +48,16 @@ VERDICT_KINDS = ("claim", "consistency", "numerics")
 
 #: The sphinx-proof boxes that state each result, by label, in reading order.
 STATEMENTS = {
-    "T1": ["thm-sgd-main"],
+    "T1": ["thm-sgd-main", "prop-sgd-matched"],
     "L4": ["lem-sde-onestep"],
     "L5": ["lem-sgd-onestep"],
-    "S1": ["thm-sgd-sme"],
-    "S2": ["thm-sgd-sme"],
-    "M1": ["def-heavy-ball-forms", "thm-momentum-sme", "thm-momentum-sme-step"],
-    "N1": ["thm-nesterov-sme"],
+    "S1": ["cor-sgd-order1", "prop-sgd-fluctuations"],
+    "S2": ["thm-sgd-order2"],
+    "M1": ["def-heavy-ball-forms", "thm-momentum-sme"],
     "M2": ["prop-msgd-stationary"],
+    "M3": ["prop-momentum-critical"],
+    "N1": ["thm-nesterov-sme"],
+    "N2": ["prop-nesterov-accumulation"],
     "D1": ["prop-dynamics-phases"],
     "D2": ["prop-dynamics-scaling"],
     "A1": ["thm-dynamics-expansion", "thm-dynamics-csgd"],

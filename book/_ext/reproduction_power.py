@@ -86,7 +86,9 @@ def start_power_run(app):
     jobs = str(max(1, min(2, os.cpu_count() or 1)))
     command = [sys.executable, "-m", "smecore", "reproduce", "--quick", "--mutants", "--jobs",
                jobs, "--no-progress", "--root", str(app.srcdir), "--out", str(folder)]
-    process = subprocess.Popen(command, cwd=app.srcdir, stdout=log, stderr=subprocess.STDOUT)
+    # A session of its own, so that stop_power_run ends its workers and kernels with it.
+    process = subprocess.Popen(command, cwd=app.srcdir, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
     app.reproduction_power = {"mode": "run", "path": folder / "power.json", "key": key,
                               "process": process, "log": folder / "power.log", "handle": log,
                               "started": time.time(), "command": " ".join(command[1:])}
@@ -107,7 +109,7 @@ def _finish_power_run(app, location):
         try:
             status = info["process"].wait(timeout=POWER_TIMEOUT)
         except Exception:  # subprocess.TimeoutExpired
-            info["process"].kill()
+            stop_power_run(app, None)
             status = "timeout"
         info["handle"].close()
         info["seconds"] = time.time() - info["started"]
@@ -185,7 +187,12 @@ def stop_power_run(app, exception):
     info = getattr(app, "reproduction_power", None) or {}
     process = info.get("process")
     if process is not None and process.poll() is None:
-        process.kill()
+        import os
+        import signal
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         process.wait()
     if info.get("handle") is not None:
         info["handle"].close()

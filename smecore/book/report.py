@@ -89,7 +89,8 @@ def _check_kinds(chapters):
         raise ReportError(
             f"{len(bad)} verdict(s) declare no kind (one of {', '.join(KINDS)}); a result counts "
             f"as reproduced only through its claim verdicts, so every verdicts.check(...) and "
-            f"verdicts.within_stderr(...) call must pass kind=...: " + "; ".join(bad))
+            f"verdicts.within_stderr(...) call must pass kind=...: " + "; ".join(bad[:10])
+            + (f"; and {len(bad) - 10} more" if len(bad) > 10 else ""))
 
 
 def _result_status(claims):
