@@ -89,11 +89,12 @@ def weak_constants(problem, x0, lrs, horizon, *, order=1) -> WeakConstants:
     Examples
     --------
     >>> from smecore.problems import GaussianQuadratic
-    >>> w = weak_constants(GaussianQuadratic([1.0, 0.2]), [1.0, 1.0], [0.2, 0.1, 0.05], 10.0)
+    >>> lrs = [0.1, 0.05, 0.025, 0.0125]
+    >>> w = weak_constants(GaussianQuadratic([1.0, 0.2]), [1.0, 1.0], lrs, 20.0)
     >>> bool(0.9 < w.gap_order.order < 1.1), bool(0.9 < w.level_order.order < 1.1)
     (True, True)
     >>> [round(float(c), 3) for c in w.constants]
-    [0.084, 0.084, 0.084]
+    [0.084, 0.089, 0.091, 0.093]
     """
     if isinstance(order, bool) or order not in (1, 2):
         raise ValueError(f"order must be 1 or 2, got {order!r}")
