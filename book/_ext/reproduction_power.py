@@ -161,7 +161,9 @@ def power_section(app, chapters, location=None):
         items = nodes.bullet_list(classes=["reproduction-mutants"])
         for name, outcome, row in entries:
             shown = nodes.Text(outcome) if outcome == "killed" else nodes.strong(text=outcome)
-            detail = "; ".join(row["killed_by"]) or row.get("error") or row.get("note") or ""
+            by = row["killed_by"]
+            detail = ("by " + "; ".join(by[:3]) + (f"; and {len(by) - 3} more" if len(by) > 3 else "")
+                      if by else row.get("error") or row.get("note") or "")
             item = _para(nodes.literal(text=name), " — ", row.get("description", ""), ": ", shown)
             if detail:
                 item += nodes.Text(f" ({detail})")
