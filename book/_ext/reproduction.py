@@ -326,9 +326,15 @@ def results_table(app, fromdocname, chapters, location=None):
             links += _link(app, fromdocname, docname)
         # Claims first: they are what reproduces the result; the rest supports them.
         verdicts = sorted((v for _, v in found), key=lambda v: v.get("kind") != "claim")
+        status = _status_cell(result_status(verdicts))
+        methods = {v["method"] for v in verdicts if v.get("kind") == "claim"}
+        independent = methods & {"exact", "backward", "monte carlo"}
+        if methods and len(independent) < 2:
+            status += nodes.Text(" (claims by one method only: "
+                                 f"{', '.join(sorted(methods))})")
         rows.append([rid, _result_cell(app, fromdocname, rid, location), links,
-                     _claims_cell(verdicts), _supporting_cell(verdicts),
-                     _status_cell(result_status(verdicts)), _measured(verdicts)])
+                     _claims_cell(verdicts), _supporting_cell(verdicts), status,
+                     _measured(verdicts)])
     return _table(["id", "result and its statement", "chapter", "claim verdicts",
                    "supporting checks", "status", "measured (value in band)"], rows,
                   widths=[5, 20, 11, 11, 12, 10, 31])
