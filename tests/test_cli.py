@@ -443,8 +443,8 @@ def test_power_run_all_killed_exits_0(tmp_path, capsys, fake_mutants):
 def test_power_run_survivors_errors_and_unchecked_exit_1(tmp_path, capsys, fake_mutants):
     book = power_book(tmp_path / "book")
     out = tmp_path / "out"
-    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "--out", str(out),
-                   "--no-progress"])
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "--jobs", "2",
+                   "--out", str(out), "--no-progress"])
     printed = capsys.readouterr().out
     assert status == 1, printed
     rows = {r["mutant"]: r for r in json.loads((out / "power.json").read_text())}
