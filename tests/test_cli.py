@@ -485,3 +485,16 @@ def test_power_run_a_chapter_failing_without_mutant_cannot_kill(tmp_path, capsys
     assert status == 1
     row = json.loads((out / "power.json").read_text())[0]
     assert row["killed"] is False and "fails without the mutant" in row["note"]
+
+
+def test_power_run_of_chosen_chapters_skips_the_mutants_they_do_not_check(tmp_path, capsys,
+                                                                           fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--chapters", "beta",
+                   "--mutants", "--jobs", "2", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    rows = {r["mutant"]: r for r in json.loads((out / "power.json").read_text())}
+    assert sorted(rows) == ["S2:doubled", "S2:weak", "S2:wrong"]  # beta checks S2 only
+    assert "3 mutant(s) skipped" in printed and "L4:nobody" in printed
+    assert status == 1 and not rows["S2:weak"]["killed"]

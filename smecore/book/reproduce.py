@@ -338,7 +338,9 @@ def run_mutants(args, parser, root, chapters, out):
     each of ``--mutants KEY ...``) is then run, with papermill parameters
     ``mutant=<key>`` (and ``quick``/``seed`` as given), in every chapter whose baseline
     printed a claim verdict of the mutant's result; when a chapter's baseline stopped
-    early, its stored notebook's verdict lines say which results it checks. The
+    early, its stored notebook's verdict lines say which results it checks. With
+    ``--chapters`` (and no explicit keys) only the mutants of results those chapters
+    check are run; otherwise a mutant that no chapter checks is reported as such. The
     mutant is killed when a claim verdict of its result FAILs in a chapter that
     completed (:func:`smecore.book.power.kill_record`). Writes ``power.json``, and
     ``report.md`` with a power section; returns 0 when every mutant is killed and the
@@ -378,6 +380,15 @@ def run_mutants(args, parser, root, chapters, out):
             found |= {v["result"] for v in stored if v.get("kind") == "claim"}
         checks[run["name"]] = found
 
+    if args.chapters and not args.mutants:
+        # Only some chapters were chosen: the mutants of results they do not check are
+        # skipped (with all chapters, such a mutant is reported as 'not checked').
+        checked = set().union(*checks.values())
+        skipped = [m.key for m in selected if m.result not in checked]
+        selected = [m for m in selected if m.result in checked]
+        if skipped:
+            print(f"power run: {len(skipped)} mutant(s) skipped, no chosen chapter checks "
+                  f"their result: {', '.join(skipped)}", flush=True)
     tasks, owner = [], []
     for mutant in selected:
         folder = out / "mutants" / _mutant_folder(mutant.key)
