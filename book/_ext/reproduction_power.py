@@ -137,7 +137,12 @@ def _finish_power_run(app, location):
         source = (f"From the power run of {made} ({stamp.get('seconds', 0):.0f} s, quick mode): "
                   f"the library and the chapters' code are unchanged since.")
     else:
-        source = f"Read from {path}, made {made} (SMECORE_POWER names the file)."
+        try:
+            shown = path.relative_to(app.srcdir)
+        except ValueError:
+            shown = path.name
+        source = (f"Read from {shown}, made {made} by the command line "
+                  f"(SMECORE_POWER names the file), not run in this build.")
     return rows, source
 
 
