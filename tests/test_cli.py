@@ -94,18 +94,20 @@ PARAMS = "quick = False  # True: small sizes\nseed = 11"
 CHAPTERS = {
     # value 1.0 only when quick=True reaches the notebook; 1.05 otherwise: both PASS.
     "good": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('good', seed=seed)",
-             "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact')\n"
-             "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001)",
+             "v.check('S1', 'fitted order', 1.0 if quick else 1.05, 0.9, 1.1, method='exact',\n"
+             "        kind='claim')\n"
+             "v.within_stderr('L5', 'one-step mean', 0.101, 0.1, 0.001, kind='consistency')",
              "v.save()"],
     "bad": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('bad', seed=seed)",
-            "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact')",
+            "v.check('S2', 'fitted order', 1.5, 1.9, 2.1, method='exact', kind='claim')",
             "v.save()"],
     # prints its verdict but never saves it: the report parses the notebook instead
     "unsaved": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('unsaved', seed=seed)",
-                "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01)"],
+                "v.check('M1', 'drift: slope', 0.98, 0.9, 1.1, method='ode', uncertainty=0.01,\n"
+                "        kind='claim')"],
     # stops with an error after one verdict
     "broken": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('broken', seed=seed)",
-               "v.check('N1', 'gap', 0.5, 0, 1, method='exact')",
+               "v.check('N1', 'gap', 0.5, 0, 1, method='exact', kind='numerics')",
                "raise RuntimeError('chapter bug')", "v.save()"],
 }
 
@@ -164,11 +166,18 @@ def test_passing_chapter_writes_a_report_of_passes(tmp_path, capsys):
     assert all(r["seed"] == 5 and r["chapter"] == "good" and r["source"] == "json"
                for r in records)
     for r in records:
-        assert {"quantity", "value", "uncertainty", "low", "high", "method", "wall_time"} <= set(r)
+        assert {"quantity", "kind", "value", "uncertainty", "low", "high", "method",
+                "wall_time"} <= set(r)
         assert r["wall_time"] > 0
         assert {"python", "numpy", "scipy", "smecore"} <= set(r["versions"])
+    assert [r["kind"] for r in records] == ["claim", "consistency"]
     assert report["summary"] == {"n_verdicts": 2, "n_pass": 2, "n_fail": 0,
-                                 "chapters_not_ok": [], "ok": True}
+                                 "kinds": {"claim": {"pass": 1, "fail": 0},
+                                           "consistency": {"pass": 1, "fail": 0},
+                                           "numerics": {"pass": 0, "fail": 0}},
+                                 "reproduced": ["S1"], "chapters_not_ok": [], "ok": True}
+    # L5 has only a consistency verdict: a supporting check, so L5 is not reproduced.
+    assert report["results"]["L5"]["status"] == "not reproduced: no claim verdict"
     assert report["options"]["quick"] is True and report["options"]["seed"] == 5
     assert (out / "notebooks" / "good.ipynb").is_file()
     md = (out / "report.md").read_text()
@@ -181,7 +190,8 @@ def test_publication_run_writes_figure_data_to_out_not_to_the_book(tmp_path, cap
              "from smecore.book.verdicts import Verdicts\nv = Verdicts('fig', seed=seed)",
              "fig, ax = plt.subplots()\nax.plot([1, 2], [3, 4], label='curve')\n"
              "publish_figure('fig_fake', fig, render=not quick)",
-             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
+             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact', kind='claim')\n"
+             "v.save()"]
     book = fake_book(tmp_path / "book", {"fig": cells})
     out = tmp_path / "out"
     status = main(["reproduce", "--root", str(book), "--out", str(out), "--no-progress"])
@@ -269,13 +279,15 @@ def executed_notebook(lines, params=PARAMS):
 
 def test_report_from_a_fake_executed_notebook(tmp_path):
     nb = executed_notebook([
-        "PASS  S1  max |z| of E f(x_k): 2.8  band [0, 4.5]  (monte carlo)",
-        "FAIL  S2  fitted order: 1.52 +/- 0.03  band [1.9, 2.1]  (exact)",
+        "PASS  S1  max |z| of E f(x_k): 2.8  band [0, 4.5]  (monte carlo; claim)",
+        "FAIL  S2  fitted order: 1.52 +/- 0.03  band [1.9, 2.1]  (exact; claim)",
+        "PASS  S2  engine vs closed form: < 1e-12  band [0, 1e-10]  (exact; consistency)",
         "2 of 2 verdicts PASS",
         "wall time 4.6 s",
     ])
     verdicts = rp_chapters.verdicts_from_notebook(nb)
-    assert [(v["result"], v["passed"]) for v in verdicts] == [("S1", True), ("S2", False)]
+    assert [(v["result"], v["passed"], v["kind"]) for v in verdicts] == \
+        [("S1", True, "claim"), ("S2", False, "claim"), ("S2", True, "consistency")]
     assert verdicts[1]["uncertainty"] == 0.03 and verdicts[1]["low"] == 1.9
     assert rp_chapters.parameter_defaults(nb) == {"quick": False, "seed": 11}
 
@@ -286,24 +298,66 @@ def test_report_from_a_fake_executed_notebook(tmp_path):
     env = {"python": "3.11.7", "numpy": "2.0", "scipy": "1.14", "smecore": "0.1.0"}
     report = rp_report.build_report([chapter], options={"quick": True, "seed": None, "jobs": 1},
                              env=env, total_wall_time=5.0, created="2026-01-01T00:00:00")
-    assert report["summary"] == {"n_verdicts": 2, "n_pass": 1, "n_fail": 1,
-                                 "chapters_not_ok": [], "ok": False}
-    assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL"]
+    summary = report["summary"]
+    assert (summary["n_verdicts"], summary["n_pass"], summary["n_fail"], summary["ok"]) == \
+        (3, 2, 1, False)
+    assert summary["kinds"]["claim"] == {"pass": 1, "fail": 1}
+    assert summary["kinds"]["consistency"] == {"pass": 1, "fail": 0}
+    assert summary["reproduced"] == ["S1"]
+    assert [r["status"] for r in report["verdicts"]] == ["PASS", "FAIL", "PASS"]
+    assert [r["kind"] for r in report["verdicts"]] == ["claim", "claim", "consistency"]
     assert all(r["seed"] == 11 and r["versions"] == env and r["wall_time"] == 4.6
                for r in report["verdicts"])
-    assert list(report["results"])[:9] == list(rp_report.RESULTS)
-    assert report["results"]["S2"] == {"description": rp_report.RESULTS["S2"], "chapters": ["fake"],
-                                       "n_pass": 0, "n_fail": 1}
+    assert list(report["results"])[:len(rp_report.RESULTS)] == list(rp_report.RESULTS)
+    s2 = report["results"]["S2"]
+    assert (s2["chapters"], s2["n_pass"], s2["n_fail"], s2["reproduced"]) == (["fake"], 1, 1, False)
+    # A passing supporting check does not reproduce a result whose claim fails.
+    assert s2["status"] == "not reproduced: a claim verdict FAILs"
+    assert report["results"]["T1"]["status"] == "not yet illustrated"
 
     json_path, md_path = rp_report.write_report(report, tmp_path / "out")
     assert json.loads(json_path.read_text()) == report
     md = md_path.read_text()
-    assert "**1 of 2 verdicts PASS**, 1 FAIL" in md
-    assert "| S2 | fake | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
+    assert "**2 of 3 verdicts PASS**, 1 FAIL" in md
+    assert "By kind: claim 1 PASS / 1 FAIL, consistency 1 PASS, numerics 0 PASS" in md
+    assert "| S2 | fake | claim | fitted order | 1.52 | 0.03 | [1.9, 2.1] | exact | FAIL |" in md
     assert "max \\|z\\| of E f(x_k)" in md  # table pipes escaped
     assert "| T1 | " in md and "not yet illustrated" in md
+    assert "| 1 PASS, 0 FAIL (monte carlo) | - | reproduced |" in md
     table = rp_report.summary_table(report)
     assert "FAILED" in table and "FAIL  S2  [fake] fitted order" in table
+    assert "reproduced through claim verdicts: S1" in table
+
+
+def test_results_of_the_book_and_of_the_paper():
+    for rid in ("T1", "L4", "L5", "S1", "S2", "M1", "N1", "D1", "A1"):
+        assert rid in rp_report.RESULTS
+    for rid in ("M2", "M3", "N2", "D2"):
+        assert rp_report.RESULTS[rid].endswith("(this book)"), rid
+    for rid in ("M1", "N1"):
+        assert "normalisation not confirmed from the paper" in rp_report.RESULTS[rid]
+
+
+def test_a_verdict_without_kind_is_a_report_error():
+    nb = executed_notebook(["PASS  S1  fitted order: 1.02  band [0.9, 1.1]  (exact)",
+                            "PASS  S2  fitted order: 2.01  band [1.9, 2.1]  (exact; claim)"])
+    chapter = {"name": "old", "notebook": "o.ipynb", "output": "o/o.ipynb", "status": "ok",
+               "error": None, "wall_time": 1.0, "seed": 1, "source": "notebook",
+               "verdicts": rp_chapters.verdicts_from_notebook(nb)}
+    with pytest.raises(rp_report.ReportError, match=r"1 verdict\(s\) declare no kind.*"
+                       r"kind=.*old: S1 'fitted order'"):
+        rp_report.build_report([chapter], env={})
+
+
+def test_cli_explains_a_verdict_without_kind(tmp_path, capsys):
+    cells = ["from smecore.book.verdicts import Verdicts\nv = Verdicts('old', seed=seed)",
+             "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact')\nv.save()"]
+    book = fake_book(tmp_path / "book", {"old": cells})
+    status = main(["reproduce", "--root", str(book), "--out", str(tmp_path / "out"),
+                   "--no-progress"])
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "cannot build the report" in err and "old: S1 'fitted order'" in err
 
 
 def test_chapter_without_verdicts_is_not_ok():
@@ -312,3 +366,135 @@ def test_chapter_without_verdicts_is_not_ok():
     report = rp_report.build_report([chapter], env={}, created="2026-01-01T00:00:00")
     assert report["summary"]["ok"] is False and report["summary"]["chapters_not_ok"] == ["empty"]
     assert "no verdict" in rp_report.summary_table(report)
+
+
+# ----------------------------------------------------------------------------- power run
+
+MUTANT_PARAMS = "quick = False\nseed = 11\nmutant = \"\"  # a key of smecore.mutants"
+POWER_CHAPTERS = {
+    # S1's claim rejects S1:wrong; S2's claim rejects S2:wrong and S2:doubled, but not
+    # S2:weak (the consistency verdict that does move is no claim); S1:crash stops the chapter.
+    "alpha": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('alpha', seed=seed)",
+              "if mutant == 'S1:crash':\n    raise RuntimeError('mutant broke the chapter')",
+              "v.check('S1', 'fitted order', 1.5 if mutant == 'S1:wrong' else 1.0, 0.9, 1.1,\n"
+              "        method='exact', kind='claim')\n"
+              "v.check('S2', 'engine vs closed form', 1.0 if mutant == 'S2:weak' else 0.0, 0, 1e-10,\n"
+              "        method='exact', kind='consistency')",
+              "v.save()"],
+    "beta": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('beta', seed=seed)",
+             "v.check('S2', 'fitted order', {'S2:wrong': 1.0, 'S2:doubled': 2.5}.get(mutant, 2.0),\n"
+             "        1.9, 2.1, method='exact', kind='claim')\n"
+             "assert quick, 'the power run passes quick=True'",
+             "v.save()"],
+    # prints no claim verdict: never run with a mutant
+    "gamma": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('gamma', seed=seed)",
+              "v.check('S1', 'solver error', 0.0, 0, 1e-6, method='ode', kind='numerics')\n"
+              "assert not mutant, 'gamma must not run with a mutant'",
+              "v.save()"],
+}
+
+
+def power_book(root, chapters=POWER_CHAPTERS):
+    book = fake_book(root, chapters)
+    for name in chapters:
+        path = book / "book" / f"{name}.ipynb"
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells[1].source = MUTANT_PARAMS
+        nbformat.write(nb, str(path))
+    return book
+
+
+@pytest.fixture
+def fake_mutants(monkeypatch):
+    from smecore import mutants
+    monkeypatch.setattr(mutants, "_REGISTRY", {})
+    for result, name, description in [
+            ("S1", "wrong", "order-1 claim with the wrong equation"),
+            ("S1", "crash", "a mutant under which the chapter stops"),
+            ("S2", "wrong", "order 1 instead of 2"),
+            ("S2", "doubled", "noise doubled"),
+            ("S2", "weak", "moves only a consistency verdict"),
+            ("L4", "nobody", "no chapter checks L4")]:
+        mutants.register(mutants.Mutant(result, name, "fake_target", {"x": 1}, description))
+    return mutants
+
+
+def test_power_run_all_killed_exits_0(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "S1:wrong",
+                   "S2:wrong", "S2:doubled", "--jobs", "2", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert "3 of 3 mutants killed" in printed
+    rows = json.loads((out / "power.json").read_text())
+    assert [(r["result"], r["mutant"], r["killed"], r["chapter"]) for r in rows] == [
+        ("S1", "S1:wrong", True, "alpha"), ("S2", "S2:wrong", True, "beta"),
+        ("S2", "S2:doubled", True, "beta")]
+    assert rows[0]["killed_by"] == ["alpha: fitted order"]
+    assert rows[0]["description"] == "order-1 claim with the wrong equation"
+    assert (out / "mutants" / "S2-doubled" / "notebooks" / "beta.ipynb").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["summary"]["ok"] and report["power"] == rows
+    md = (out / "report.md").read_text()
+    assert "## Power" in md and "**3 of 3 mutants killed.**" in md
+
+
+def test_power_run_survivors_errors_and_unchecked_exit_1(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "--jobs", "2",
+                   "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 1, printed
+    rows = {r["mutant"]: r for r in json.loads((out / "power.json").read_text())}
+    assert sorted(rows) == sorted(m.key for m in fake_mutants.registered())
+    assert rows["S1:wrong"]["killed"] and rows["S2:doubled"]["killed"]
+    crash = rows["S1:crash"]  # an error is visible, and never counted as a kill
+    assert crash["killed"] is False and "RuntimeError" in crash["error"]
+    weak = rows["S2:weak"]  # only a consistency verdict FAILed: not a kill
+    assert weak["killed"] is False and weak["killed_by"] == [] and weak["chapters"] == ["beta"]
+    assert rows["L4:nobody"]["killed"] is False and rows["L4:nobody"]["chapters"] == []
+    assert "no chapter prints a claim verdict of L4" in rows["L4:nobody"]["note"]
+    from smecore.book.power import outcome
+    assert {k: outcome(r) for k, r in rows.items()} == {
+        "L4:nobody": "not checked", "S1:crash": "error", "S1:wrong": "killed",
+        "S2:doubled": "killed", "S2:weak": "survived", "S2:wrong": "killed"}
+    md = (out / "report.md").read_text()
+    assert "**3 of 6 mutants killed.**" in md and "**survived**" in md and "**error**" in md
+
+
+def test_power_run_unknown_mutant_exits_2(tmp_path, capsys, fake_mutants):
+    book = power_book(tmp_path / "book")
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--root", str(book), "--mutants", "S9:nothing",
+              "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --mutants" in err and "S9:nothing" in err and "S1:wrong" in err
+
+
+def test_power_run_a_chapter_failing_without_mutant_cannot_kill(tmp_path, capsys, fake_mutants):
+    cells = ["from smecore.book.verdicts import Verdicts\nv = Verdicts('bad', seed=seed)",
+             "v.check('S2', 'fitted order', 1.0, 1.9, 2.1, method='exact', kind='claim')",
+             "v.save()"]
+    book = power_book(tmp_path / "book", {"bad": cells})
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--mutants", "S2:wrong",
+                   "--out", str(out), "--no-progress"])
+    assert status == 1
+    row = json.loads((out / "power.json").read_text())[0]
+    assert row["killed"] is False and "fails without the mutant" in row["note"]
+
+
+def test_power_run_of_chosen_chapters_skips_the_mutants_they_do_not_check(tmp_path, capsys,
+                                                                           fake_mutants):
+    book = power_book(tmp_path / "book")
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--chapters", "beta",
+                   "--mutants", "--jobs", "2", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    rows = {r["mutant"]: r for r in json.loads((out / "power.json").read_text())}
+    assert sorted(rows) == ["S2:doubled", "S2:weak", "S2:wrong"]  # beta checks S2 only
+    assert "3 mutant(s) skipped" in printed and "L4:nobody" in printed
+    assert status == 1 and not rows["S2:weak"]["killed"]

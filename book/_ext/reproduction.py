@@ -1,7 +1,7 @@
 """Sphinx extension: the book's reproduction page, built from this build's chapters.
 
-The directive ``reproduction-table`` (argument ``results``, ``chapters`` or
-``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
+The directive ``reproduction-table`` (argument ``results``, ``kinds``, ``power``,
+``chapters`` or ``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
 documents have been read, and myst-nb has executed the notebooks or taken them
 from its cache) the placeholder is replaced by a table built from the verdict
 lines (``PASS  S1  quantity: value  band [low, high]  (method)``) found in the
@@ -10,7 +10,11 @@ therefore always those of the chapters rendered in the same build; there is no
 stored copy that could go stale.
 
 A verdict that fails makes the build emit a warning (``reproduction.fail``), so
-``jupyter-book build -W`` refuses to publish a book whose own checks fail.
+``jupyter-book build -W`` refuses to publish a book whose own checks fail; so does a
+verdict that declares no kind (``reproduction.kind``). Verdicts are counted by kind
+(claim, consistency, numerics), and a result is shown as reproduced only when it has
+claim verdicts and all pass; the other kinds are listed as its supporting checks.
+The power matrix (``power``) comes from ``reproduction_power.py``.
 
 Each result also links the statement boxes (sphinx-proof) that state it, listed in
 :data:`STATEMENTS`; a label that no chapter defines any more is a warning too.
@@ -33,20 +37,29 @@ from sphinx.util.docutils import SphinxDirective
 from smecore.book.report import RESULTS
 from smecore.book.chapters import VERDICT_PATTERN
 
+import reproduction_power  # book/_ext, next to this file
+
 logger = logging.getLogger(__name__)
 
-KINDS = ("results", "chapters", "environment")
+KINDS = ("results", "chapters", "environment", "kinds", "power")
+
+#: What a verdict tests (smecore.book.verdicts.KINDS). Only claims reproduce a result.
+VERDICT_KINDS = ("claim", "consistency", "numerics")
 
 #: The sphinx-proof boxes that state each result, by label, in reading order.
 STATEMENTS = {
-    "T1": ["thm-sgd-main"],
+    "T1": ["thm-sgd-main", "prop-sgd-matched"],
     "L4": ["lem-sde-onestep"],
     "L5": ["lem-sgd-onestep"],
-    "S1": ["thm-sgd-sme"],
-    "S2": ["thm-sgd-sme"],
-    "M1": ["def-heavy-ball-forms", "thm-momentum-sme", "thm-momentum-sme-step"],
+    "S1": ["cor-sgd-order1", "prop-sgd-fluctuations"],
+    "S2": ["thm-sgd-order2"],
+    "M1": ["def-heavy-ball-forms", "thm-momentum-sme"],
+    "M2": ["prop-msgd-stationary"],
+    "M3": ["prop-momentum-critical"],
     "N1": ["thm-nesterov-sme"],
-    "D1": ["prop-dynamics-phases", "prop-msgd-stationary", "prop-dynamics-scaling"],
+    "N2": ["prop-nesterov-accumulation"],
+    "D1": ["prop-dynamics-phases"],
+    "D2": ["prop-dynamics-scaling"],
     "A1": ["thm-dynamics-expansion", "thm-dynamics-csgd"],
 }
 
@@ -240,11 +253,57 @@ def _measured(verdicts):
     items = nodes.bullet_list(classes=["reproduction-values"])
     for v in verdicts:
         unc = f" ± {v['uncertainty']}" if v["uncertainty"] else ""
+        kind = v.get("kind") or "no kind"
         text = (f"{v['quantity']}: {v['value']}{unc} in [{v['low']}, {v['high']}] "
-                f"({v['method']}) ")
+                f"({v['method']}; {kind}) ")
         status = nodes.Text(v["status"]) if v["status"] == "PASS" else nodes.strong(text=v["status"])
         items += nodes.list_item("", _para(text, status))
     return items
+
+
+def result_status(verdicts):
+    """How a result stands, from its verdicts: only claim verdicts reproduce it.
+
+    Examples
+    --------
+    >>> result_status([{"status": "PASS", "kind": "consistency"}])
+    'not reproduced: no claim verdict'
+    >>> result_status([{"status": "PASS", "kind": "claim"}, {"status": "FAIL", "kind": "numerics"}])
+    'reproduced'
+    """
+    if not verdicts:
+        return "not yet illustrated"
+    claims = [v for v in verdicts if v.get("kind") == "claim"]
+    if not claims:
+        return "not reproduced: no claim verdict"
+    if all(v["status"] == "PASS" for v in claims):
+        return "reproduced"
+    return "not reproduced: a claim verdict FAILs"
+
+
+def _claims_cell(verdicts):
+    claims = [v for v in verdicts if v.get("kind") == "claim"]
+    if not claims:
+        return _para(nodes.strong(text="none"))
+    para = _counts(claims)
+    methods = sorted({v["method"] for v in claims})
+    para += nodes.Text(f" ({', '.join(methods)})")
+    return para
+
+
+def _supporting_cell(verdicts):
+    parts = []
+    for kind in VERDICT_KINDS[1:] + (None,):
+        mine = [v for v in verdicts if v.get("kind") == kind]
+        if mine:
+            n_pass = sum(v["status"] == "PASS" for v in mine)
+            parts.append(f"{kind or 'no kind'}: {n_pass} PASS"
+                         + (f", {len(mine) - n_pass} FAIL" if n_pass < len(mine) else ""))
+    return "; ".join(parts) or "—"
+
+
+def _status_cell(status):
+    return _para(status) if status == "reproduced" else _para(nodes.strong(text=status))
 
 
 def results_table(app, fromdocname, chapters, location=None):
@@ -256,8 +315,8 @@ def results_table(app, fromdocname, chapters, location=None):
     for rid in list(RESULTS) + sorted(set(by_id) - set(RESULTS)):
         found = by_id.get(rid, [])
         if not found:
-            rows.append([rid, _result_cell(app, fromdocname, rid, location), "—",
-                         "not yet illustrated", "—"])
+            rows.append([rid, _result_cell(app, fromdocname, rid, location), "—", "—", "—",
+                         _status_cell("not yet illustrated"), "—"])
             continue
         docs = list(dict.fromkeys(d for d, _ in found))
         links = _para()
@@ -265,11 +324,38 @@ def results_table(app, fromdocname, chapters, location=None):
             if i:
                 links += nodes.Text(", ")
             links += _link(app, fromdocname, docname)
-        verdicts = [v for _, v in found]
+        # Claims first: they are what reproduces the result; the rest supports them.
+        verdicts = sorted((v for _, v in found), key=lambda v: v.get("kind") != "claim")
+        status = _status_cell(result_status(verdicts))
+        methods = {v["method"] for v in verdicts if v.get("kind") == "claim"}
+        independent = methods & {"exact", "backward", "monte carlo"}
+        if methods and len(independent) < 2:
+            status += nodes.Text(" (claims by one method only: "
+                                 f"{', '.join(sorted(methods))})")
         rows.append([rid, _result_cell(app, fromdocname, rid, location), links,
-                     _counts(verdicts), _measured(verdicts)])
-    return _table(["id", "result and its statement", "chapter", "verdicts",
-                   "measured (value in band)"], rows, widths=[6, 24, 14, 11, 45])
+                     _claims_cell(verdicts), _supporting_cell(verdicts), status,
+                     _measured(verdicts)])
+    return _table(["id", "result and its statement", "chapter", "claim verdicts",
+                   "supporting checks", "status", "measured (value in band)"], rows,
+                  widths=[5, 20, 11, 11, 12, 10, 31])
+
+
+def kinds_table(chapters):
+    """Verdicts counted by kind, with the results each kind covers."""
+    verdicts = [(d, v) for d, _, vs in chapters for v in vs]
+    meaning = {"claim": "a statement of the paper, of a cited work or of this book",
+               "consistency": "two implementations, or an identity, agree",
+               "numerics": "the accuracy of a solver, grid or quadrature"}
+    rows = []
+    for kind in VERDICT_KINDS + (None,):
+        mine = [v for _, v in verdicts if v.get("kind") == kind]
+        if kind is None and not mine:
+            continue
+        results = ", ".join(dict.fromkeys(v["result"] for v in mine)) or "—"
+        label = kind or "no kind (an error: every verdict declares its kind)"
+        rows.append([label, meaning.get(kind, "—"), _counts(mine), results])
+    rows.append([_para(nodes.strong(text="total")), "", _counts([v for _, v in verdicts]), ""])
+    return _table(["kind", "what it tests", "verdicts", "results"], rows, widths=[14, 40, 14, 32])
 
 
 def chapters_table(app, fromdocname, chapters):
@@ -332,9 +418,20 @@ def fill_placeholders(app, doctree, fromdocname):
                 listing = "; ".join(f"{d}: {v['result']} {v['quantity']}" for d, v in failed)
                 logger.warning(f"{len(failed)} verdict(s) FAIL in this build: {listing}",
                                type="reproduction", subtype="fail", location=node)
+            unkinded = [(d, v) for d, _, vs in chapters for v in vs if not v.get("kind")]
+            if unkinded:
+                listing = "; ".join(f"{d}: {v['result']} {v['quantity']}" for d, v in unkinded[:8])
+                listing += f"; and {len(unkinded) - 8} more" if len(unkinded) > 8 else ""
+                logger.warning(f"{len(unkinded)} verdict(s) declare no kind (claim, consistency "
+                               f"or numerics); pass kind=... to verdicts.check: {listing}",
+                               type="reproduction", subtype="kind", location=node)
             node.replace_self(results_table(app, fromdocname, chapters, location=node))
         elif kind == "chapters":
             node.replace_self(chapters_table(app, fromdocname, chapters))
+        elif kind == "kinds":
+            node.replace_self(kinds_table(chapters))
+        elif kind == "power":
+            node.replace_self(reproduction_power.power_section(app, chapters, location=node))
         else:
             node.replace_self(environment_table())
 
@@ -367,6 +464,8 @@ def setup(app):
                                               ("html", "latex", "text", "man", "texinfo")})
     app.add_directive("reproduction-table", ReproductionTable)
     app.connect("builder-inited", note_start)
+    app.connect("builder-inited", reproduction_power.start_power_run)
+    app.connect("build-finished", reproduction_power.stop_power_run)
     app.connect("doctree-resolved", fill_placeholders)
     app.connect("env-get-outdated", always_reread)
     app.connect("env-purge-doc", purge)

@@ -15,12 +15,10 @@ import math
 import pathlib
 import platform
 
-__all__ = ["RESULTS", "environment", "build_report", "render_markdown", "write_report", "summary_table"]
+__all__ = ["RESULTS", "ReportError", "environment", "build_report", "render_markdown", "write_report",
+           "summary_table"]
 
 
-#: The ids of the paper's results that verdicts refer to (the book's reading map), in
-#: reading order, with a one-line description each. The report and the book's reproduction
-#: page list them all, also those no chapter illustrates yet.
 def _version(distribution):
     try:
         return importlib.metadata.version(distribution)
@@ -56,17 +54,52 @@ def environment():
 
 
 
+#: The results that verdicts refer to, in reading order, with a one-line description each:
+#: the paper's (T1 ... A1, with the section they come from) and the book's own (M2, M3, N2,
+#: D2: derivations of this book, not results of the paper). The report and the book's
+#: Reproduction page list them all, also those no chapter checks yet.
 RESULTS = {
     "T1": "Theorem 3: one-step moment matching gives weak order alpha",
     "L4": "Lemma 4: one-step moments of the SDE",
     "L5": "Lemma 5: one-step moments of SGD",
     "S1": "SME of order 1 for SGD",
     "S2": "SME of order 2 for SGD",
-    "M1": "SME of momentum SGD",
-    "N1": "SME of stochastic Nesterov",
-    "D1": "explicit dynamics: phases, stationary levels, mini-batches",
-    "A1": "asymptotic expansion and the adaptive learning rate",
+    "M1": "SME of momentum SGD (the book's propositions; normalisation not confirmed from the "
+          "paper)",
+    "M2": "MSGD stationary variance and effective learning rate (this book)",
+    "M3": "critical damping (this book)",
+    "N1": "SME of stochastic Nesterov (the book's propositions; normalisation not confirmed "
+          "from the paper)",
+    "N2": "SNAG noise accumulation (this book)",
+    "D1": "explicit dynamics: the OU example, descent and fluctuation phases, stationary levels",
+    "D2": "mini-batch / linear scaling rule eta/B (this book)",
+    "A1": "asymptotic expansion and the adaptive learning rate cSGD (Li, Tai & E 2017)",
 }
+
+
+class ReportError(ValueError):
+    """The verdict records cannot be reported (e.g. a verdict without a kind)."""
+
+
+def _check_kinds(chapters):
+    from .verdicts import KINDS
+    bad = [f"{ch['name']}: {v.get('result')} {v.get('quantity')!r} (kind {v.get('kind')!r})"
+           for ch in chapters for v in ch["verdicts"] if v.get("kind") not in KINDS]
+    if bad:
+        raise ReportError(
+            f"{len(bad)} verdict(s) declare no kind (one of {', '.join(KINDS)}); a result counts "
+            f"as reproduced only through its claim verdicts, so every verdicts.check(...) and "
+            f"verdicts.within_stderr(...) call must pass kind=...: " + "; ".join(bad[:10])
+            + (f"; and {len(bad) - 10} more" if len(bad) > 10 else ""))
+
+
+def _result_status(claims):
+    """'reproduced', 'not reproduced: a claim verdict FAILs', 'not reproduced: no claim verdict'."""
+    if not claims:
+        return "not reproduced: no claim verdict"
+    if all(r["passed"] for r in claims):
+        return "reproduced"
+    return "not reproduced: a claim verdict FAILs"
 
 
 def build_report(chapters, *, options=None, env=None, total_wall_time=None, created=None):
@@ -75,7 +108,8 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
     Parameters
     ----------
     chapters : list of dict
-        Results of :func:`run_chapter`, in reading order.
+        Results of :func:`run_chapter`, in reading order. Every verdict carries ``kind``
+        (one of :data:`smecore.book.verdicts.KINDS`).
     options : dict, optional
         The run's options (quick, seed, jobs, chapters), recorded as given.
     env : dict, optional
@@ -89,8 +123,17 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
     -------
     dict
         ``created, options, environment, total_wall_time, chapters, results, verdicts,
-        summary``. ``summary["ok"]`` is True when every chapter ran, printed at least one
-        verdict, and every verdict passed.
+        summary``. Every verdict row carries its ``kind``. ``results[id]`` counts the
+        verdicts by kind and says whether the result is ``reproduced``: only its claim
+        verdicts count, and a result without a claim verdict is not reproduced; the
+        consistency and numerics verdicts are its supporting checks. ``summary["ok"]`` is
+        True when every chapter ran, printed at least one verdict, and every verdict passed.
+
+    Raises
+    ------
+    ReportError
+        If a verdict declares no kind (or an unknown one); the message lists every such
+        verdict by chapter, result and quantity.
 
     Examples
     --------
@@ -98,15 +141,27 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
     ...            "status": "ok", "error": None, "wall_time": 1.5, "seed": 7, "source": "json",
     ...            "verdicts": [{"result": "S1", "quantity": "order", "value": 1.01,
     ...                          "uncertainty": None, "low": 0.9, "high": 1.1,
-    ...                          "method": "exact", "passed": True}]}
+    ...                          "method": "exact", "kind": "claim", "passed": True},
+    ...                         {"result": "S2", "quantity": "engine vs closed form",
+    ...                          "value": 0.0, "uncertainty": None, "low": 0.0, "high": 1e-10,
+    ...                          "method": "exact", "kind": "consistency", "passed": True}]}
     >>> report = build_report([chapter], env={"python": "3.11"}, created="2026-01-01T00:00:00")
     >>> record = report["verdicts"][0]
-    >>> record["status"], record["chapter"], record["seed"], record["versions"]
-    ('PASS', 'demo', 7, {'python': '3.11'})
+    >>> record["status"], record["kind"], record["chapter"], record["seed"], record["versions"]
+    ('PASS', 'claim', 'demo', 7, {'python': '3.11'})
     >>> results = report["results"]
-    >>> report["summary"]["ok"], results["S1"]["n_pass"], results["T1"]["n_pass"]
-    (True, 1, 0)
+    >>> results["S1"]["reproduced"], results["S2"]["reproduced"], results["S2"]["status"]
+    (True, False, 'not reproduced: no claim verdict')
+    >>> report["summary"]["ok"], report["summary"]["kinds"]["consistency"]
+    (True, {'pass': 1, 'fail': 0})
+    >>> del chapter["verdicts"][1]["kind"]
+    >>> build_report([chapter], env={})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    smecore.book.report.ReportError: 1 verdict(s) declare no kind ...
     """
+    from .verdicts import KINDS
+    _check_kinds(chapters)
     env = environment() if env is None else dict(env)
     records, chapter_rows = [], []
     for ch in chapters:
@@ -120,20 +175,31 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
         for v in ch["verdicts"]:
             records.append({
                 "result": v["result"], "chapter": ch["name"], "quantity": v["quantity"],
+                "kind": v["kind"],
                 "value": v["value"], "uncertainty": v.get("uncertainty"),
                 "low": v.get("low"), "high": v.get("high"), "method": v["method"],
                 "status": "PASS" if v.get("passed") else "FAIL", "passed": bool(v.get("passed")),
                 "seed": ch["seed"], "wall_time": ch["wall_time"], "source": ch["source"],
                 "versions": dict(env),
             })
+
+    def by_kind(rows):
+        return {k: {"pass": sum(r["passed"] for r in rows if r["kind"] == k),
+                    "fail": sum(not r["passed"] for r in rows if r["kind"] == k)} for k in KINDS}
+
     results = {}
     for rid in list(RESULTS) + sorted({r["result"] for r in records} - set(RESULTS)):
         mine = [r for r in records if r["result"] == rid]
+        claims = [r for r in mine if r["kind"] == "claim"]
         results[rid] = {
             "description": RESULTS.get(rid, ""),
             "chapters": list(dict.fromkeys(r["chapter"] for r in mine)),
             "n_pass": sum(r["passed"] for r in mine),
             "n_fail": sum(not r["passed"] for r in mine),
+            "kinds": by_kind(mine),
+            "methods": sorted({r["method"] for r in claims}),
+            "reproduced": bool(claims) and all(r["passed"] for r in claims),
+            "status": _result_status(claims) if mine else "not yet illustrated",
         }
     n_fail = sum(not r["passed"] for r in records)
     chapters_not_ok = [c["chapter"] for c in chapter_rows
@@ -150,6 +216,8 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
         "verdicts": records,
         "summary": {
             "n_verdicts": len(records), "n_pass": len(records) - n_fail, "n_fail": n_fail,
+            "kinds": by_kind(records),
+            "reproduced": [rid for rid, r in results.items() if r["reproduced"]],
             "chapters_not_ok": chapters_not_ok,
             "ok": n_fail == 0 and not chapters_not_ok and bool(chapter_rows),
         },
@@ -168,8 +236,17 @@ def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _kind_counts(kinds):
+    return ", ".join(f"{k} {c['pass']} PASS" + (f" / {c['fail']} FAIL" if c["fail"] else "")
+                     for k, c in kinds.items())
+
+
 def render_markdown(report):
     """The report as Markdown: environment, chapters, results by id, every verdict.
+
+    Results are reproduced only through their claim verdicts; consistency and numerics
+    verdicts are listed as supporting checks. A report of a power run (key ``power``, see
+    :mod:`smecore.book.power`) ends with its power section.
 
     Examples
     --------
@@ -188,6 +265,9 @@ def render_markdown(report):
         + (f"; chapters that did not complete or printed no verdict: "
            f"{', '.join(s['chapters_not_ok'])}" if s["chapters_not_ok"] else "")
         + f". Total wall time {report['total_wall_time']:.1f} s.", "",
+        f"By kind: {_kind_counts(s['kinds'])}. A result counts as reproduced only through its "
+        f"claim verdicts; consistency (two implementations or an identity agree) and numerics "
+        f"(accuracy of a solver, grid or quadrature) verdicts are supporting checks.", "",
         "## Environment", "", "| software | version |", "|---|---|",
     ]
     lines += [f"| {k} | {_cell(v)} |" for k, v in report["environment"].items()]
@@ -198,19 +278,29 @@ def render_markdown(report):
         status = c["status"] if not c["error"] else f"error: {c['error']}"
         lines.append(f"| {c['chapter']} | {_cell(status)} | {c['n_pass']} | {c['n_fail']} | "
                      f"{c['seed']} | {c['wall_time']:.1f} | {c['verdict_source']} |")
-    lines += ["", "## Results of the paper", "", "| id | result | chapters | PASS | FAIL |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Results", "",
+              "| id | result | chapters | claim verdicts | supporting checks | status |",
+              "|---|---|---|---|---|---|"]
     for rid, r in report["results"].items():
         chapters = ", ".join(r["chapters"]) or "not yet illustrated"
-        lines.append(f"| {rid} | {_cell(r['description'])} | {chapters} | {r['n_pass']} | "
-                     f"{r['n_fail']} |")
+        k = r["kinds"]
+        claim = f"{k['claim']['pass']} PASS, {k['claim']['fail']} FAIL"
+        if r["methods"]:
+            claim += f" ({', '.join(r['methods'])})"
+        support = "; ".join(f"{name} {k[name]['pass']} PASS, {k[name]['fail']} FAIL"
+                            for name in k if name != "claim" and k[name]["pass"] + k[name]["fail"])
+        lines.append(f"| {rid} | {_cell(r['description'])} | {chapters} | {claim} | "
+                     f"{support or '-'} | {r['status']} |")
     lines += ["", "## Verdicts", "",
-              "| id | chapter | quantity | value | +/- | band | method | verdict |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| id | chapter | kind | quantity | value | +/- | band | method | verdict |",
+              "|---|---|---|---|---|---|---|---|---|"]
     for v in report["verdicts"]:
-        lines.append(f"| {v['result']} | {v['chapter']} | {_cell(v['quantity'])} | "
+        lines.append(f"| {v['result']} | {v['chapter']} | {v['kind']} | {_cell(v['quantity'])} | "
                      f"{_fmt(v['value'])} | {_fmt(v['uncertainty'], 2)} | "
                      f"[{_fmt(v['low'])}, {_fmt(v['high'])}] | {v['method']} | {v['status']} |")
+    if "power" in report:
+        from .power import render_power_markdown
+        lines += ["", render_power_markdown(report["power"])]
     return "\n".join(lines) + "\n"
 
 
@@ -239,11 +329,14 @@ def summary_table(report):
         r[i].ljust(widths[i]) if i < 2 else r[i].rjust(widths[i]) for i in range(5))
     rule = "-" * len(fmt(rows[0]))
     lines = [fmt(rows[0]), rule, *map(fmt, rows[1:-1]), rule, fmt(rows[-1])]
+    lines += ["", f"by kind: {_kind_counts(s['kinds'])}",
+              f"reproduced through claim verdicts: {', '.join(s['reproduced']) or 'none'}"]
     failed = [v for v in report["verdicts"] if not v["passed"]]
     if failed:
         lines += ["", "failed verdicts:"]
         lines += [f"  FAIL  {v['result']}  [{v['chapter']}] {v['quantity']}: {_fmt(v['value'])}"
-                  f"  band [{_fmt(v['low'])}, {_fmt(v['high'])}]  ({v['method']})" for v in failed]
+                  f"  band [{_fmt(v['low'])}, {_fmt(v['high'])}]  ({v['method']}; {v['kind']})"
+                  for v in failed]
     errors = [c for c in report["chapters"] if c["error"]]
     if errors:
         lines += ["", "chapters that did not complete:"]

@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import pathlib
 import shutil
+import sys
 import time
 
 from .chapters import (
@@ -35,9 +36,9 @@ from .chapters import (
     parameter_defaults,
     verdicts_from_notebook,
 )
-from .report import build_report, environment, summary_table, write_report
+from .report import ReportError, build_report, environment, summary_table, write_report
 
-__all__ = ["run_chapter", "add_arguments", "run"]
+__all__ = ["run_chapter", "add_arguments", "run", "run_mutants"]
 
 
 
@@ -146,6 +147,9 @@ EXAMPLES = """\
 examples:
   python -m smecore reproduce --quick
       every chapter in _toc.yml with small sizes (seconds per chapter)
+  python -m smecore reproduce --quick --mutants --jobs 2 --out /tmp/power
+      the power run: every chapter once per mutant of the results it checks;
+      writes power.json and a power section in report.md
   smecore reproduce --chapters setting sgd --seed 7 --jobs 2 --out /tmp/run7
       two chapters at publication quality with seed 7, in parallel
   smecore reproduce --list
@@ -159,8 +163,14 @@ output (in --out):
   records/<chapter>/  the JSON records the chapters' verdicts.save() wrote
   figure-data/*.csv   the data behind every figure (publication runs; quick runs draw none)
 
+  power.json          with --mutants: one row per mutant {result, mutant, description,
+                      killed, killed_by, chapter, error, note}
+  mutants/<mutant>/   with --mutants: the chapters executed with that mutant
+
 exit status: 0 every verdict PASS; 1 a verdict FAILed, a chapter stopped with an
-error or printed no verdict; 2 bad usage.
+error or printed no verdict, or a verdict declares no kind; 2 bad usage.
+With --mutants: 0 every mutant killed (and the run without mutant all PASS),
+1 otherwise, 2 bad usage.
 """
 
 
@@ -207,6 +217,10 @@ def add_arguments(parser):
                         help="no progress bars (e.g. in logs)")
     parser.add_argument("--list", action="store_true",
                         help="list the chapters and exit")
+    parser.add_argument("--mutants", nargs="*", metavar="KEY",
+                        help="power run: rerun every chapter once per registered mutant of the "
+                             "results it checks (all, or the given keys such as S2:no-noise) and "
+                             "record which claim verdicts reject it (power.json)")
     return parser
 
 
@@ -248,6 +262,8 @@ def run(args, parser):
     if args.kernel not in kernels:
         parser.error(f"argument --kernel: no Jupyter kernel {args.kernel!r}; "
                      f"available: {', '.join(kernels) or 'none (pip install ipykernel)'}")
+    if getattr(args, "mutants", None) is not None:
+        return run_mutants(args, parser, root, chapters, out)
 
     parameters = {}
     if args.quick:
@@ -276,9 +292,137 @@ def run(args, parser):
     options = {"command": "smecore reproduce " + " ".join(args.argv), "quick": args.quick,
                "seed": args.seed, "jobs": args.jobs, "chapters": list(chapters),
                "root": str(root), "kernel": args.kernel}
-    report = build_report(results, options=options, total_wall_time=total)
+    try:
+        report = build_report(results, options=options, total_wall_time=total)
+    except ReportError as exc:
+        print(f"error: cannot build the report: {exc}", file=sys.stderr)
+        return 1
     json_path, md_path = write_report(report, out)
     print()
     print(summary_table(report))
     print(f"\nreport: {json_path}\n        {md_path}")
     return 0 if report["summary"]["ok"] else 1
+
+
+# ----------------------------------------------------------------------------- power run
+
+def _mutant_folder(key):
+    """A folder name for a mutant key ("S2:correction-1/2" -> "S2-correction-1_2")."""
+    return key.replace(":", "-").replace("/", "_").replace(" ", "_")
+
+
+def _select_mutants(parser, keys):
+    from .. import mutants
+    import smecore  # noqa: F401  (every module that owns an equation registers its mutants)
+    known = mutants.registered()
+    if not keys:
+        return known
+    chosen = []
+    for key in keys:
+        try:
+            chosen.append(mutants.get(key))
+        except (TypeError, ValueError) as exc:
+            parser.error(f"argument --mutants: {exc}")
+    return chosen
+
+
+def _claim_results(run):
+    return {v["result"] for v in run["verdicts"] if v.get("kind") == "claim"}
+
+
+def run_mutants(args, parser, root, chapters, out):
+    """The power run: each chapter once per mutant of the results it checks.
+
+    First every selected chapter runs without mutant (the baseline, written to ``out``
+    as by a normal run: notebooks/, records/, report.json). Each registered mutant (or
+    each of ``--mutants KEY ...``) is then run, with papermill parameters
+    ``mutant=<key>`` (and ``quick``/``seed`` as given), in every chapter whose baseline
+    printed a claim verdict of the mutant's result; when a chapter's baseline stopped
+    early, its stored notebook's verdict lines say which results it checks. With
+    ``--chapters`` (and no explicit keys) only the mutants of results those chapters
+    check are run; otherwise a mutant that no chapter checks is reported as such. The
+    mutant is killed when a claim verdict of its result FAILs in a chapter that
+    completed (:func:`smecore.book.power.kill_record`). Writes ``power.json``, and
+    ``report.md`` with a power section; returns 0 when every mutant is killed and the
+    baseline passes, else 1.
+    """
+    import nbformat
+
+    from .power import kill_record, outcome, write_power
+
+    selected = _select_mutants(parser, args.mutants)
+    parameters = {"quick": True} if args.quick else {}
+    if args.seed is not None:
+        parameters["seed"] = args.seed
+    width = max(map(len, chapters))
+
+    def task(name, folder, params, position=None):
+        progress = False if args.no_progress or position is None else {
+            "desc": name.ljust(width), "position": position, "leave": True}
+        return {"name": name, "notebook": str(chapters[name]),
+                "output": str(folder / "notebooks" / f"{name}.ipynb"),
+                "records": str(folder / "records" / name),
+                "figure_data": str(folder / "figure-data"), "parameters": dict(params),
+                "progress": progress, "kernel": args.kernel}
+
+    print(f"power run: {len(chapters)} chapter(s) without mutant, then {len(selected)} "
+          f"mutant(s) (quick={args.quick}, jobs={args.jobs}) -> {out}", flush=True)
+    started = time.perf_counter()
+    baseline = _run_all([task(name, out, parameters, i) for i, name in enumerate(chapters)],
+                        args.jobs)
+    by_name = {run["name"]: run for run in baseline}
+
+    checks = {}  # chapter -> the results it prints claim verdicts of
+    for run in baseline:
+        found = _claim_results(run)
+        if run["status"] != "ok":
+            stored = verdicts_from_notebook(nbformat.read(str(chapters[run["name"]]), as_version=4))
+            found |= {v["result"] for v in stored if v.get("kind") == "claim"}
+        checks[run["name"]] = found
+
+    if args.chapters and not args.mutants:
+        # Only some chapters were chosen: the mutants of results they do not check are
+        # skipped (with all chapters, such a mutant is reported as 'not checked').
+        checked = set().union(*checks.values())
+        skipped = [m.key for m in selected if m.result not in checked]
+        selected = [m for m in selected if m.result in checked]
+        if skipped:
+            print(f"power run: {len(skipped)} mutant(s) skipped, no chosen chapter checks "
+                  f"their result: {', '.join(skipped)}", flush=True)
+    tasks, owner = [], []
+    for mutant in selected:
+        folder = out / "mutants" / _mutant_folder(mutant.key)
+        for name in chapters:
+            if mutant.result in checks[name]:
+                tasks.append(task(name, folder, dict(parameters, mutant=mutant.key)))
+                owner.append(mutant.key)
+    print(f"power run: {len(tasks)} chapter run(s) with a mutant", flush=True)
+    runs = _run_all(tasks, args.jobs)
+    total = time.perf_counter() - started
+
+    rows = [kill_record(m, [r for r, k in zip(runs, owner) if k == m.key], by_name)
+            for m in selected]
+    power_path = write_power(rows, out)
+    options = {"command": "smecore reproduce " + " ".join(args.argv), "quick": args.quick,
+               "seed": args.seed, "jobs": args.jobs, "chapters": list(chapters),
+               "root": str(root), "kernel": args.kernel,
+               "mutants": [m.key for m in selected], "power_wall_time": total}
+    try:
+        report = build_report(baseline, options=options, total_wall_time=total)
+    except ReportError as exc:
+        print(f"error: cannot build the report of the run without mutant: {exc}",
+              file=sys.stderr)
+        return 1
+    report["power"] = rows
+    json_path, md_path = write_report(report, out)
+    print()
+    print(summary_table(report))
+    print("\nmutant                        outcome    killed by / note")
+    for row in rows:
+        detail = "; ".join(row["killed_by"]) or row["error"] or row["note"] or ""
+        print(f"{row['mutant']:<29} {outcome(row):<10} {detail}")
+    n_killed = sum(row["killed"] for row in rows)
+    print(f"\n{n_killed} of {len(rows)} mutants killed in {total:.1f} s")
+    print(f"power:  {power_path}\nreport: {json_path}\n        {md_path}")
+    ok = bool(rows) and n_killed == len(rows) and report["summary"]["ok"]
+    return 0 if ok else 1
