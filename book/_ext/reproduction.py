@@ -61,6 +61,12 @@ STATEMENTS = {
     "D1": ["prop-dynamics-phases"],
     "D2": ["prop-dynamics-scaling"],
     "A1": ["thm-dynamics-expansion", "thm-dynamics-csgd"],
+    "IR1": ["prop-ir-modified-flow"],
+    "IR2": ["prop-ir-rr-loss"],
+    "TI1": ["prop-ti-balance"],
+    "TI2": ["prop-ti-orthogonal"],
+    "TI3": ["def-ti-ep", "prop-ti-ep-leading"],
+    "AH1": ["prop-ah-lyapunov"],
 }
 
 

@@ -74,6 +74,14 @@ RESULTS = {
     "D1": "explicit dynamics: the OU example, descent and fluctuation phases, stationary levels",
     "D2": "mini-batch / linear scaling rule eta/B (this book)",
     "A1": "asymptotic expansion and the adaptive learning rate cSGD (Li, Tai & E 2017)",
+    # Where the SME went next: claims of citing works, checked where they can be.
+    "IR1": "gradient descent follows the modified flow of f + (eta/4)|grad f|^2 to O(eta^2) "
+           "(Barrett & Dherin 2021)",
+    "IR2": "random reshuffling follows Smith et al.'s modified loss, not the with-replacement one",
+    "TI1": "the balance law of gradient descent on L(u, w) = (uw - y)^2 / 2 (Ziyin et al.)",
+    "TI2": "the modified loss preserves orthogonal symmetries (Ziyin et al.)",
+    "TI3": "entropy production of SGD at stationarity and its leading order in eta (Ziyin et al.)",
+    "AH1": "the HNAG flow: Lyapunov decay (Chen & Luo; Adam-HNAG, Yu, Chen & Xu)",
 }
 
 

@@ -36,7 +36,7 @@ from .chapters import (
     parameter_defaults,
     verdicts_from_notebook,
 )
-from .report import ReportError, build_report, environment, summary_table, write_report
+from .report import ReportError, build_report, summary_table, write_report
 
 __all__ = ["run_chapter", "add_arguments", "run", "run_mutants"]
 
@@ -312,8 +312,18 @@ def _mutant_folder(key):
 
 
 def _select_mutants(parser, keys):
+    import importlib
+    import pkgutil
+
+    import smecore
+
     from .. import mutants
-    import smecore  # noqa: F401  (every module that owns an equation registers its mutants)
+
+    # Every module that owns an equation registers its mutants when imported; the domain
+    # subpackages (networks, flows, ...) are not imported by smecore itself.
+    for info in pkgutil.iter_modules(smecore.__path__):
+        if info.ispkg:
+            importlib.import_module(f"smecore.{info.name}")
     known = mutants.registered()
     if not keys:
         return known

@@ -9,3 +9,6 @@ Modules, one concept each:
 * :mod:`~smecore.flows.entropy` -- entropy production of Gaussian-noise SGD on a quadratic;
 * :mod:`~smecore.flows.hnag` -- the HNAG flow, full-batch Adam, what Adam-HNAG determines.
 """
+
+# Importing the modules registers their mutants (smecore.mutants) with the package.
+from . import balance, entropy, hnag, modified, problems, reshuffling  # noqa: E402,F401

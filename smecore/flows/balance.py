@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import mutants
 from .._validation import finite_array, one_of, positive_float, positive_int
 from .modified import gradient_descent, initial_point
 
@@ -129,6 +130,7 @@ def balance_factor(r, lr, law="gd"):
     array([0.99])
     """
     lr = positive_float(lr, "lr")
+    law = mutants.overrides("balance_factor").get("law", law)
     one_of(law, "law", LAWS)
     r = np.asarray(r, dtype=float)
     if law == "gd":
@@ -273,3 +275,11 @@ def rescaling(m, c):
     m = positive_int(m, "m")
     c = positive_float(c, "c")
     return lambda x: np.concatenate([c * x[..., :m], x[..., m:] / c], axis=-1)
+
+
+mutants.register(mutants.Mutant(
+    "TI1", "no-eta2", "balance_factor", {"law": "no_eta2"},
+    "the balance law Q_{k+1} = (1 - r_k^2) Q_k, without its eta^2 factor"))
+mutants.register(mutants.Mutant(
+    "TI1", "conserved", "balance_factor", {"law": "conserved"},
+    "Q conserved by gradient descent, as by the gradient flow"))

@@ -35,6 +35,7 @@ import math
 import numpy as np
 from scipy.linalg import solve_continuous_lyapunov, solve_discrete_lyapunov
 
+from .. import mutants
 from .._validation import finite_array, positive_float, positive_int
 from .modified import initial_point, solve_flow
 
@@ -111,6 +112,7 @@ def entropy_production(H, Sigma, lr, *, form="joint", mutant=None):
     True
     """
     A, C, S = chain(H, Sigma, lr)
+    mutant = mutants.overrides("entropy_production").get("mutant", mutant)
     if mutant is not None:
         if mutant != "equilibrium":
             raise ValueError(f"mutant must be None or 'equilibrium', got {mutant!r}")
@@ -260,3 +262,8 @@ def deterministic_measures(problem, x, lr):
     flow = solve_flow(lambda z: -problem.grad(z), x, [0.0, lr], rtol=1e-13, atol=1e-16)[-1]
     back = y + lr * problem.grad(y)
     return float(np.linalg.norm(y - flow)), float(np.linalg.norm(back - x))
+
+
+mutants.register(mutants.Mutant(
+    "TI3", "equilibrium", "entropy_production", {"mutant": "equilibrium"},
+    "SGD's stationary state taken as an equilibrium (detailed balance): zero entropy production"))

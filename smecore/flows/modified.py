@@ -19,7 +19,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from .._validation import DivergenceError, finite_array, one_of, positive_float, positive_int
+from .. import mutants
+from .._validation import (
+    DivergenceError,
+    finite_array,
+    one_of,
+    positive_float,
+    positive_int,
+)
 
 FLOWS = ("modified", "plain")
 
@@ -108,6 +115,7 @@ def modified_field(problem, lr, flow="modified"):
     >>> modified_field(p, 0.1)(np.array([1.0]))
     array([-2.2])
     """
+    flow = mutants.overrides("modified_field").get("flow", flow)
     lr = positive_float(lr, "lr")
     one_of(flow, "flow", FLOWS)
     if flow == "plain":
@@ -231,3 +239,8 @@ def trajectory_orders(problem, lrs, x0, T):
     plain = np.array([trajectory_error(problem, lr, x0, T, flow="plain") for lr in lrs])
     return dict(lrs=lrs, modified=mod, plain=plain, fit_modified=fit_order(lrs, mod),
                 fit_plain=fit_order(lrs, plain))
+
+
+mutants.register(mutants.Mutant(
+    "IR1", "plain-flow", "modified_field", {"flow": "plain"},
+    "the plain gradient flow -grad f in place of the modified flow of f + (eta/4)|grad f|^2"))

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 
+from .. import mutants
 from .._validation import finite_array, one_of, positive_float, positive_int
 from .modified import initial_point, modified_field, solve_flow
 
@@ -78,6 +79,7 @@ def rr_field(problem, lr):
 
 def flow_field(problem, lr, flow):
     """Field of the ``"rr"``, ``"gd"`` or ``"plain"`` flow (see the module docstring)."""
+    flow = mutants.overrides("flow_field").get("flow", flow)
     one_of(flow, "flow", FLOWS)
     if flow == "rr":
         return rr_field(problem, lr)
@@ -292,3 +294,9 @@ def horizon_errors(problem, x0, lrs, T):
         gd = gradient_descent(problem, x0, lr, n * n_ep)[::n]
         out["wr"][j] = np.max(np.linalg.norm(mean - gd, axis=1))
     return out
+
+
+mutants.register(mutants.Mutant(
+    "IR2", "with-replacement-loss", "flow_field", {"flow": "gd"},
+    "random reshuffling modelled by the with-replacement modified loss f + (eta/4)|grad f|^2 "
+    "instead of Smith et al.'s f + (eta/4n) sum_i |grad f_i|^2"))
