@@ -19,7 +19,8 @@ statistics in the time t = k / N.
 
 from . import adversarial, homogenized, limits, streaming
 from .adversarial import (adversarial_coefficients, adversarial_fixed_point, adversarial_loss,
-                          adversarial_ode, adversarial_risk, effective_ridge, worst_perturbation)
+                          adversarial_ode, adversarial_risk, effective_ridge, worst_perturbation,
+                          adversarial_gradient, expected_adversarial_gradient)
 from .homogenized import hsgd_paths, hsgd_risk_ode, sgd_risk, volterra_limit, volterra_risk
 from .limits import (OUEstimate, OUPrediction, lsq_ode, lsq_ou, neuron_expectations, neuron_ode,
                      ou_estimates)
@@ -31,5 +32,6 @@ __all__ = [
     "neuron_ode",
     "sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths",
     "adversarial_loss", "worst_perturbation", "adversarial_coefficients", "adversarial_ode",
-    "adversarial_fixed_point", "adversarial_risk", "effective_ridge",
+    "adversarial_fixed_point", "adversarial_risk", "effective_ridge", "adversarial_gradient",
+    "expected_adversarial_gradient",
 ]

@@ -29,7 +29,8 @@ import scipy.optimize
 from .._validation import finite_array, positive_float
 
 __all__ = ["adversarial_loss", "worst_perturbation", "adversarial_coefficients",
-           "adversarial_ode", "adversarial_fixed_point", "adversarial_risk", "effective_ridge"]
+           "adversarial_ode", "adversarial_fixed_point", "adversarial_risk", "effective_ridge",
+           "adversarial_gradient", "expected_adversarial_gradient"]
 
 _K = math.sqrt(2 / math.pi)
 
@@ -99,8 +100,8 @@ def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     m, Q = np.broadcast_arrays(np.asarray(m, float), np.asarray(Q, float))
     rho = np.sqrt(Q)
     S = np.sqrt(Q - 2 * m + P + noise_var)
-    alpha = 1 + epsilon * rho * _K / S
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # S = 0 at x = x* without noise
+        alpha = 1 + epsilon * rho * _K / S
         lam = np.where(epsilon > 0, epsilon * (S * _K + epsilon * rho) / rho, 0.0)
     EG2 = S**2 + 2 * epsilon * rho * S * _K + epsilon**2 * Q
     return alpha, lam, EG2
@@ -200,3 +201,62 @@ def effective_ridge(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     """
     alpha, lam, _ = adversarial_coefficients(m, Q, P, noise_var, epsilon)
     return float(lam / alpha)
+
+
+def adversarial_gradient(a, y, x, epsilon):
+    """Per-sample gradients (|r| + eps |x|)(sign(r) a + eps x / |x|), r = <a, x> - y.
+
+    Parameters
+    ----------
+    a : array_like, shape (n, N)
+    y : array_like, shape (n,)
+    x : array_like, shape (N,), nonzero
+    epsilon : float
+
+    Returns
+    -------
+    ndarray, shape (n, N)
+
+    Examples
+    --------
+    >>> adversarial_gradient([[1.0, 0.0]], [0.0], [3.0, 4.0], 0.5).tolist()
+    [[7.15, 2.2]]
+    """
+    a = finite_array(a, "a", ndim=2)
+    x = finite_array(x, "x", shape=(a.shape[1],))
+    y = finite_array(y, "y", shape=(a.shape[0],))
+    eps = positive_float(epsilon, "epsilon", allow_zero=True)
+    nx = np.linalg.norm(x)
+    if nx == 0:
+        raise ValueError("x must be nonzero (the adversarial loss is not differentiable at 0)")
+    r = a @ x - y
+    G = np.abs(r) + eps * nx
+    return G[:, None] * (np.sign(r)[:, None] * a + eps * x / nx)
+
+
+def expected_adversarial_gradient(x, x_star, lam, noise_var=0.0, epsilon=0.0):
+    """E grad = alpha K (x - x*) + lam_x x for a ~ N(0, diag(lam)), y = <a, x*> + xi.
+
+    alpha = 1 + eps |x| sqrt(2/pi) / S, lam_x = eps (S sqrt(2/pi) + eps |x|) / |x|,
+    S^2 = (x - x*)^T K (x - x*) + sigma^2.
+
+    Returns
+    -------
+    grad : ndarray, shape (N,)
+    alpha, lam_x : float
+
+    Examples
+    --------
+    >>> g, alpha, lam_x = expected_adversarial_gradient([1.0, 0.0], [0.0, 0.0], [1.0, 1.0])
+    >>> g.tolist(), alpha, lam_x
+    ([1.0, 0.0], 1.0, 0.0)
+    """
+    x = finite_array(x, "x", ndim=1)
+    x_star = finite_array(x_star, "x_star", shape=x.shape)
+    lam = finite_array(lam, "lam", shape=x.shape)
+    e = x - x_star
+    S = math.sqrt(float(e @ (lam * e)) + noise_var)
+    rho = float(np.linalg.norm(x))
+    alpha = 1 + epsilon * rho * _K / S
+    lam_x = epsilon * (S * _K + epsilon * rho) / rho if epsilon > 0 else 0.0
+    return alpha * lam * e + lam_x * x, float(alpha), float(lam_x)

@@ -130,6 +130,8 @@ class StreamingRuns:
         |x*|^2.
     noise_var : float
         Label-noise variance sigma^2.
+    final : ndarray, shape (M, N)
+        The iterates after the last step (in the original coordinates).
     """
 
     steps: np.ndarray
@@ -139,6 +141,7 @@ class StreamingRuns:
     dim: int
     teacher_sq_norm: float
     noise_var: float
+    final: np.ndarray
 
     @property
     def times(self) -> np.ndarray:
@@ -303,7 +306,8 @@ def streaming_sgd(model, N, c, n_steps, *, n_runs, x_star, x0=None, noise_var=0.
     if bar is not None:
         bar.close()
     steps = np.arange(n_rec + 1) * record_every
+    final = x if basis is None else x @ basis.T
     return StreamingRuns(steps, stats[..., 0], stats[..., 1], stats[..., 2], N,
-                         float(x_star @ x_star), noise_var)
+                         float(x_star @ x_star), noise_var, final)
 
 
