@@ -20,8 +20,10 @@ statistics in the time t = k / N.
 from . import adversarial, homogenized, limits, streaming
 from .adversarial import (adversarial_coefficients, adversarial_fixed_point, adversarial_loss,
                           adversarial_ode, adversarial_risk, effective_ridge, worst_perturbation,
-                          adversarial_gradient, expected_adversarial_gradient)
-from .homogenized import hsgd_paths, hsgd_risk_ode, sgd_risk, volterra_limit, volterra_risk
+                          adversarial_gradient, expected_adversarial_gradient, fit_ridge,
+                          rate_and_ridge)
+from .homogenized import (hsgd_fixed_point, hsgd_paths, hsgd_risk_ode, sgd_risk, volterra_limit,
+                          volterra_risk)
 from .limits import (OUEstimate, OUPrediction, lsq_ode, lsq_ou, neuron_expectations, neuron_ode,
                      ou_estimates)
 from .streaming import StreamingRuns, critical_multiplier, data_covariance, streaming_sgd
@@ -30,8 +32,8 @@ __all__ = [
     "streaming_sgd", "StreamingRuns", "critical_multiplier", "data_covariance",
     "lsq_ode", "lsq_ou", "OUPrediction", "ou_estimates", "OUEstimate", "neuron_expectations",
     "neuron_ode",
-    "sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths",
+    "sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths", "hsgd_fixed_point",
     "adversarial_loss", "worst_perturbation", "adversarial_coefficients", "adversarial_ode",
     "adversarial_fixed_point", "adversarial_risk", "effective_ridge", "adversarial_gradient",
-    "expected_adversarial_gradient",
+    "expected_adversarial_gradient", "rate_and_ridge", "fit_ridge",
 ]

@@ -30,7 +30,7 @@ from .._validation import finite_array, positive_float
 
 __all__ = ["adversarial_loss", "worst_perturbation", "adversarial_coefficients",
            "adversarial_ode", "adversarial_fixed_point", "adversarial_risk", "effective_ridge",
-           "adversarial_gradient", "expected_adversarial_gradient"]
+           "adversarial_gradient", "expected_adversarial_gradient", "rate_and_ridge", "fit_ridge"]
 
 _K = math.sqrt(2 / math.pi)
 
@@ -260,3 +260,67 @@ def expected_adversarial_gradient(x, x_star, lam, noise_var=0.0, epsilon=0.0):
     alpha = 1 + epsilon * rho * _K / S
     lam_x = epsilon * (S * _K + epsilon * rho) / rho if epsilon > 0 else 0.0
     return alpha * lam * e + lam_x * x, float(alpha), float(lam_x)
+
+
+def rate_and_ridge(S, rho, epsilon):
+    """alpha = 1 + eps rho sqrt(2/pi) / S and lam = eps (S sqrt(2/pi) + eps rho) / rho.
+
+    The general-K form of :func:`adversarial_coefficients`, from S^2 = (x - x*)^T K (x - x*)
+    + sigma^2 and rho = |x| directly.
+
+    Examples
+    --------
+    >>> [round(float(v), 6) for v in rate_and_ridge(1.0, 1.0, 0.0)]
+    [1.0, 0.0]
+    """
+    S, rho = np.asarray(S, float), np.asarray(rho, float)
+    eps = positive_float(epsilon, "epsilon", allow_zero=True)
+    return 1 + eps * rho * _K / S, eps * (S * _K + eps * rho) / rho
+
+
+def fit_ridge(x_runs, x_star, lam, *, bounds=(0.0, 10.0)):
+    """Fit lam_hat in x = (K + lam_hat I)^{-1} K x* to the mean of independent runs.
+
+    K = diag(lam) (coordinates in the eigenbasis). The standard error is the
+    jackknife over runs.
+
+    Parameters
+    ----------
+    x_runs : array_like, shape (M, N)
+        One iterate per run, M >= 2.
+    x_star : array_like, shape (N,)
+    lam : array_like, shape (N,)
+        Eigenvalues of K, > 0.
+    bounds : tuple
+        Search interval for lam_hat.
+
+    Returns
+    -------
+    lam_hat, stderr : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lam, xs = np.array([1.0, 2.0, 4.0]), np.ones(3)
+    >>> runs = np.tile(lam * xs / (lam + 0.5), (3, 1))
+    >>> round(fit_ridge(runs, xs, lam)[0], 6)
+    0.5
+    """
+    x = finite_array(x_runs, "x_runs", ndim=2)
+    M, N = x.shape
+    if M < 2:
+        raise ValueError(f"x_runs needs at least 2 runs, got {M}")
+    xs = finite_array(x_star, "x_star", shape=(N,))
+    lam = finite_array(lam, "lam", shape=(N,))
+
+    def fit(mean):
+        res = scipy.optimize.minimize_scalar(
+            lambda L: np.sum((mean - lam * xs / (lam + L)) ** 2), bounds=bounds, method="bounded",
+            options={"xatol": 1e-12})
+        return float(res.x)
+
+    total = x.sum(axis=0)
+    lam_hat = fit(total / M)
+    jack = np.array([fit((total - x[j]) / (M - 1)) for j in range(M)])
+    stderr = float(np.sqrt((M - 1) / M * np.sum((jack - jack.mean()) ** 2)))
+    return lam_hat, stderr

@@ -25,7 +25,7 @@ import scipy.integrate
 
 from .._validation import finite_array, one_of, positive_float, positive_int
 
-__all__ = ["sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths",
+__all__ = ["sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths", "hsgd_fixed_point",
            "NOISE_MODELS"]
 
 NOISE_MODELS = ("homogenized", "isotropic", "none")
@@ -139,9 +139,11 @@ def hsgd_risk_ode(lam, c, noise_var, r0, t, *, noise="homogenized", rtol=1e-10):
     def rhs(_, r):
         return -2 * c * lam * r + q * (lam @ r + s2)
 
+    jac = np.outer(q, lam)
+    jac[np.diag_indices_from(jac)] -= 2 * c * lam
     sol = scipy.integrate.solve_ivp(rhs, (t[0], t[-1]), r0, t_eval=t, rtol=rtol,
                                     atol=rtol * 1e-3 * max(1e-300, float(lam @ r0 + s2)),
-                                    method="LSODA")
+                                    method="LSODA", jac=lambda *_: jac)
     return 0.5 * (lam @ sol.y + s2)
 
 
@@ -262,3 +264,24 @@ def hsgd_paths(lam, c, noise_var, e0, T, n_steps, *, n_runs, rng=None):
         e = e * decay + np.sqrt(two_r)[:, None] * scale * gen.standard_normal(e.shape)
         out[:, k] = 0.5 * (e**2 @ lam + s2)
     return np.linspace(0.0, T, n_steps + 1), out
+
+
+def hsgd_fixed_point(lam, c, noise_var):
+    """Stationary risk of homogenized SGD from its moment ODE, by a linear solve.
+
+    Solves 0 = -2c lam_i r_i + (c^2 / N) lam_i psi for r (a dense N x N system), and
+    returns psi / 2; :func:`volterra_limit` gives the same number from the kernel's mass.
+
+    Examples
+    --------
+    >>> round(hsgd_fixed_point([1.0, 1.0], 1.0, 0.5), 12)
+    0.5
+    """
+    lam, _ = _spectrum(lam, np.zeros(np.size(lam)))
+    c = positive_float(c, "c")
+    s2 = positive_float(noise_var, "noise_var", allow_zero=True)
+    q = _rhs_coeffs(lam, c, "homogenized")
+    A = np.outer(q, lam)
+    A[np.diag_indices_from(A)] -= 2 * c * lam
+    r = np.linalg.solve(A, -q * s2)
+    return 0.5 * float(lam @ r + s2)
