@@ -99,7 +99,7 @@ def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     """
     m, Q = np.broadcast_arrays(np.asarray(m, float), np.asarray(Q, float))
     rho = np.sqrt(Q)
-    S = np.sqrt(Q - 2 * m + P + noise_var)
+    S = np.sqrt(np.maximum(Q - 2 * m + P + noise_var, 0.0))  # >= 0 for a Gram matrix
     with np.errstate(divide="ignore", invalid="ignore"):  # S = 0 at x = x* without noise
         alpha = 1 + epsilon * rho * _K / S
         lam = np.where(epsilon > 0, epsilon * (S * _K + epsilon * rho) / rho, 0.0)
