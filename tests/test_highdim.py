@@ -217,7 +217,7 @@ def test_neuron_ode_against_simulation_and_mutant_rejected():
     r = hd.streaming_sgd("neuron", N, c, 4 * N, n_runs=32, x_star=xs, x0=x0, noise_var=s2,
                          record_every=N // 2, rng=5)
     m, Q = hd.neuron_ode(c, m0, Q0, r.times, noise_var=s2)
-    mm, Qm = hd.neuron_ode(c, m0, Q0, r.times, noise_var=s2, corrector=False)
+    _, Qm = hd.neuron_ode(c, m0, Q0, r.times, noise_var=s2, corrector=False)
     est = r.mean("sq_norm")
     z = np.abs(est.mean[1:] - Q[1:]) / est.stderr[1:]
     z_mut = np.abs(est.mean[1:] - Qm[1:]) / est.stderr[1:]
@@ -336,8 +336,9 @@ def test_adversarial_ode_against_simulation_and_fixed_point_is_ridge():
     u *= 0.2 / np.linalg.norm(u)
     r = hd.streaming_sgd("adversarial", N, c, 3 * N, n_runs=32, x_star=xs, x0=u, noise_var=s2,
                          epsilon=eps, record_every=N // 2, rng=3)
-    m, Q = hd.adversarial_ode(c, 0.0, 0.04, r.times, noise_var=s2, epsilon=eps)
-    mm, Qm = hd.adversarial_ode(c, 0.0, 0.04, r.times, noise_var=s2, epsilon=eps, corrector=False)
+    _, Q = hd.adversarial_ode(c, 0.0, 0.04, r.times, noise_var=s2, epsilon=eps)
+    _, Qm = hd.adversarial_ode(c, 0.0, 0.04, r.times, noise_var=s2, epsilon=eps,
+                               corrector=False)
     est = r.mean("sq_norm")
     assert np.max(np.abs(est.mean[1:] - Q[1:]) / est.stderr[1:]) <= 4
     assert np.max(np.abs(est.mean[1:] - Qm[1:]) / est.stderr[1:]) > 4

@@ -29,10 +29,12 @@ from .limits import (OUEstimate, OUPrediction, lsq_ode, lsq_ou, neuron_expectati
 from .streaming import StreamingRuns, critical_multiplier, data_covariance, streaming_sgd
 
 __all__ = [
+    "adversarial", "homogenized", "limits", "streaming",
     "streaming_sgd", "StreamingRuns", "critical_multiplier", "data_covariance",
     "lsq_ode", "lsq_ou", "OUPrediction", "ou_estimates", "OUEstimate", "neuron_expectations",
     "neuron_ode",
-    "sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths", "hsgd_fixed_point",
+    "sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths",
+    "hsgd_fixed_point",
     "adversarial_loss", "worst_perturbation", "adversarial_coefficients", "adversarial_ode",
     "adversarial_fixed_point", "adversarial_risk", "effective_ridge", "adversarial_gradient",
     "expected_adversarial_gradient", "rate_and_ridge", "fit_ridge",

@@ -36,7 +36,7 @@ _K = math.sqrt(2 / math.pi)
 
 
 def adversarial_loss(a, y, x, epsilon):
-    """(|<a, x> - y| + eps |x|)^2 / 2, the worst case of (<a + delta, x> - y)^2 / 2 over |delta| <= eps.
+    """(|<a, x> - y| + eps |x|)^2 / 2: the worst (<a + delta, x> - y)^2 / 2 over |delta| <= eps.
 
     Parameters
     ----------
@@ -66,7 +66,16 @@ def adversarial_loss(a, y, x, epsilon):
 
 
 def worst_perturbation(a, y, x, epsilon):
-    """The maximiser delta* = eps sign(<a, x> - y) x / |x| (any delta of norm eps if x = 0).
+    """The maximiser delta* = eps sign(<a, x> - y) x / |x| (0 if x = 0: every delta ties).
+
+    Parameters
+    ----------
+    a, y, x, epsilon
+        As in :func:`adversarial_loss`.
+
+    Returns
+    -------
+    ndarray, shape of ``a``
 
     Examples
     --------
@@ -84,7 +93,18 @@ def worst_perturbation(a, y, x, epsilon):
 
 
 def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
-    """alpha, lam and E[G^2] at the summary statistics (m, Q).
+    """alpha, lam and E[G^2] at the summary statistics (m, Q), isotropic data.
+
+    Parameters
+    ----------
+    m, Q : array_like
+        Overlap <x, x*> and |x|^2 (broadcast together), Q > 0.
+    P : float
+        |x*|^2.
+    noise_var : float
+        sigma^2.
+    epsilon : float
+        The adversarial budget.
 
     Returns
     -------
@@ -109,6 +129,15 @@ def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
 
 def adversarial_risk(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     """Population adversarial risk E (|r| + eps |x|)^2 / 2 = E[G^2] / 2.
+
+    Parameters
+    ----------
+    m, Q, P, noise_var, epsilon
+        As in :func:`adversarial_coefficients`.
+
+    Returns
+    -------
+    ndarray
 
     Examples
     --------
@@ -163,7 +192,8 @@ def adversarial_ode(c, m0, Q0, t, *, P=1.0, noise_var=0.0, epsilon=0.0, correcto
     c = positive_float(c, "c")
     t = finite_array(t, "t", ndim=1)
     if not Q0 > 0:
-        raise ValueError(f"Q0 must be > 0 (|x|^2; the adversarial term is singular at x = 0), got {Q0}")
+        raise ValueError(f"Q0 must be > 0 (|x|^2; the adversarial term is singular at x = 0), "
+                         f"got {Q0}")
     sol = scipy.integrate.solve_ivp(_rhs(c, P, noise_var, epsilon, corrector), (0.0, float(t[-1])),
                                     [m0, Q0], t_eval=t, rtol=rtol, atol=rtol * 1e-2,
                                     method="LSODA")
@@ -175,8 +205,19 @@ def adversarial_ode(c, m0, Q0, t, *, P=1.0, noise_var=0.0, epsilon=0.0, correcto
 def adversarial_fixed_point(c, *, P=1.0, noise_var=0.0, epsilon=0.0, corrector=True):
     """Fixed point (m, Q) of :func:`adversarial_ode` (found by integrating, then Newton).
 
-    With ``corrector=False`` and noise_var = 0 it is the minimiser of the population
-    adversarial risk, on the line of x*.
+    With ``corrector=False`` it is the stationary point of the population adversarial risk
+    (the gradient flow's limit).
+
+    Parameters
+    ----------
+    c : float
+        Step multiplier.
+    P, noise_var, epsilon, corrector
+        As in :func:`adversarial_ode`.
+
+    Returns
+    -------
+    m, Q : float
 
     Examples
     --------
@@ -193,6 +234,15 @@ def adversarial_fixed_point(c, *, P=1.0, noise_var=0.0, epsilon=0.0, corrector=T
 
 def effective_ridge(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     """lam_eff = lam / alpha: at a zero of the expected gradient x = x* / (1 + lam_eff).
+
+    Parameters
+    ----------
+    m, Q, P, noise_var, epsilon
+        As in :func:`adversarial_coefficients` (scalars).
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -240,6 +290,14 @@ def expected_adversarial_gradient(x, x_star, lam, noise_var=0.0, epsilon=0.0):
     alpha = 1 + eps |x| sqrt(2/pi) / S, lam_x = eps (S sqrt(2/pi) + eps |x|) / |x|,
     S^2 = (x - x*)^T K (x - x*) + sigma^2.
 
+    Parameters
+    ----------
+    x, x_star : array_like, shape (N,)
+        The point (nonzero) and the teacher.
+    lam : array_like, shape (N,)
+        Eigenvalues of K (coordinates in its eigenbasis).
+    noise_var, epsilon : float
+
     Returns
     -------
     grad : ndarray, shape (N,)
@@ -267,6 +325,16 @@ def rate_and_ridge(S, rho, epsilon):
 
     The general-K form of :func:`adversarial_coefficients`, from S^2 = (x - x*)^T K (x - x*)
     + sigma^2 and rho = |x| directly.
+
+    Parameters
+    ----------
+    S, rho : array_like
+        S > 0 and rho = |x| > 0.
+    epsilon : float
+
+    Returns
+    -------
+    alpha, lam : ndarray
 
     Examples
     --------

@@ -25,8 +25,8 @@ import scipy.integrate
 
 from .._validation import finite_array, one_of, positive_float, positive_int
 
-__all__ = ["sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths", "hsgd_fixed_point",
-           "NOISE_MODELS"]
+__all__ = ["sgd_risk", "hsgd_risk_ode", "volterra_risk", "volterra_limit", "hsgd_paths",
+           "hsgd_fixed_point", "NOISE_MODELS"]
 
 NOISE_MODELS = ("homogenized", "isotropic", "none")
 
@@ -199,6 +199,18 @@ def volterra_limit(lam, c, noise_var, *, noise="homogenized"):
 
     Finite only when int k < 1, i.e. c < 2N / tr K: the critical step size.
 
+    Parameters
+    ----------
+    lam : array_like, shape (N,)
+        Eigenvalues of K, > 0.
+    c, noise_var : float
+    noise : {"homogenized", "isotropic", "none"}
+
+    Returns
+    -------
+    float
+        The limiting risk, ``inf`` at or beyond the critical step.
+
     Examples
     --------
     >>> volterra_limit([1.0, 1.0], 1.0, 0.5)
@@ -246,8 +258,8 @@ def hsgd_paths(lam, c, noise_var, e0, T, n_steps, *, n_runs, rng=None):
     (3, 11)
     """
     lam = finite_array(lam, "lam", ndim=1)
-    e = np.array(np.broadcast_to(finite_array(e0, "e0", shape=lam.shape), (positive_int(
-        n_runs, "n_runs"), lam.size)))
+    n_runs = positive_int(n_runs, "n_runs")
+    e = np.array(np.broadcast_to(finite_array(e0, "e0", shape=lam.shape), (n_runs, lam.size)))
     c = positive_float(c, "c")
     s2 = positive_float(noise_var, "noise_var", allow_zero=True)
     n_steps = positive_int(n_steps, "n_steps")
@@ -255,7 +267,8 @@ def hsgd_paths(lam, c, noise_var, e0, T, n_steps, *, n_runs, rng=None):
     gen = np.random.default_rng(rng)
     N = lam.size
     decay = np.exp(-c * lam * dt)
-    # variance of the exactly integrated OU noise per unit of 2R: c^2 lam / N * (1 - decay^2) / (2 c lam)
+    # variance of the exactly integrated OU noise per unit of 2R:
+    # c^2 lam / N * (1 - decay^2) / (2 c lam)
     scale = np.sqrt(c * (1 - decay**2) / (2 * N))
     out = np.empty((e.shape[0], n_steps + 1))
     out[:, 0] = 0.5 * (e**2 @ lam + s2)
@@ -271,6 +284,16 @@ def hsgd_fixed_point(lam, c, noise_var):
 
     Solves 0 = -2c lam_i r_i + (c^2 / N) lam_i psi for r (a dense N x N system), and
     returns psi / 2; :func:`volterra_limit` gives the same number from the kernel's mass.
+
+    Parameters
+    ----------
+    lam : array_like, shape (N,)
+        Eigenvalues of K, > 0.
+    c, noise_var : float
+
+    Returns
+    -------
+    float
 
     Examples
     --------

@@ -201,7 +201,7 @@ def ou_estimates(values, times, center, scale, *, t_burn, lag) -> OUEstimate:
     if v.shape[0] < 2:
         raise ValueError(f"values needs at least 2 runs, got {v.shape[0]}")
     dt = t[1] - t[0]
-    shift = int(round(lag / dt))
+    shift = round(lag / dt)
     if shift < 1 or abs(shift * dt - lag) > 1e-9 * max(lag, 1):
         raise ValueError(f"lag ({lag}) must be a positive multiple of the record spacing ({dt:g})")
     u = scale * (v[:, t >= t_burn - 1e-12] - center)

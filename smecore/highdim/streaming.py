@@ -20,7 +20,6 @@ on threads or on how the time axis is chunked.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -168,10 +167,25 @@ class StreamingRuns:
         return 0.5 * (self.risk_term + self.noise_var)
 
     def mean(self, name) -> MCEstimate:
-        """Mean over runs of a statistic (``"distance2"``, ``"overlap"``, ...) with its stderr."""
+        """Mean over runs of a statistic, with its standard error.
+
+        Parameters
+        ----------
+        name : str
+            An attribute: ``"distance2"``, ``"perp2"``, ``"risk"``, ``"sq_norm"``,
+            ``"overlap"`` or ``"risk_term"``.
+
+        Returns
+        -------
+        MCEstimate
+            Per record.
+        """
         values = getattr(self, name)
         m = values.shape[0]
-        stderr = values.std(axis=0, ddof=1) / np.sqrt(m) if m > 1 else np.full(values.shape[1], np.inf)
+        if m > 1:
+            stderr = values.std(axis=0, ddof=1) / np.sqrt(m)
+        else:
+            stderr = np.full(values.shape[1], np.inf)
         return MCEstimate(values.mean(axis=0), stderr, m)
 
 
