@@ -124,6 +124,8 @@ def test_critical_multiplier_warns_and_stops_with_divergence_error():
             hd.streaming_sgd("lsq", 100, 2.5, 100 * 400, n_runs=4, x_star=xs, noise_var=0.1, rng=0)
     with pytest.raises(ValueError, match="c must be < 2"):
         hd.lsq_ou(2.0, 0.5)
+    with pytest.warns(UserWarning, match="grows geometrically"):  # anisotropic data too
+        hd.streaming_sgd("lsq", 100, 2.0, 10, n_runs=2, x_star=xs, cov=power_law(100), rng=0)
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -244,7 +244,8 @@ def streaming_sgd(model, N, c, n_steps, *, n_runs, x_star, x0=None, noise_var=0.
     Warns
     -----
     UserWarning
-        For ``model="lsq"`` with isotropic data and c >= 2N/(N + 2): the mean error grows.
+        For ``model="lsq"`` or ``"adversarial"`` with c >= 2N/(tr K + 2 lambda_max), which is
+        2N/(N + 2) for K = I: the mean error of least squares grows.
 
     Examples
     --------
@@ -277,11 +278,13 @@ def streaming_sgd(model, N, c, n_steps, *, n_runs, x_star, x0=None, noise_var=0.
     lam, basis = data_covariance(cov, N)
     if basis is not None:
         x_star, x0 = basis.T @ x_star, basis.T @ x0
-    if model == "lsq" and cov is None and c >= critical_multiplier(N):
-        warnings.warn(f"c = {c:g} >= 2N/(N + 2) = {critical_multiplier(N):.4g}: the mean squared "
+    # 2N / (tr K + 2 lam_max): exactly the critical multiplier 2N/(N + 2) for K = I
+    c_crit = 2 * N / (lam.sum() + 2 * lam.max())
+    if model in ("lsq", "adversarial") and c >= c_crit:
+        warnings.warn(f"c = {c:g} >= 2N/(tr K + 2 lambda_max) = {c_crit:.4g}: the mean squared "
                       "error of online least squares grows geometrically (the limit ODE's "
-                      "critical value is c = 2); the run stops with DivergenceError if it "
-                      "leaves |x|^2 <= 1e12", UserWarning, stacklevel=2)
+                      "critical value is c = 2 for K = I); the run stops with DivergenceError "
+                      "if it leaves |x|^2 <= 1e12", UserWarning, stacklevel=2)
 
     n_rec = n_steps // record_every
     stats = np.empty((n_runs, n_rec + 1, _kernel.N_STATS))
