@@ -7,6 +7,11 @@ from .momentum import (
     MCWeakErrors,
     mc_momentum_weak_errors,
     sme_expectation,
+    position_cov_error,
+    exact_nesterov_weak_errors,
+    DescentTimes,
+    descent_times,
+    constant_momentum_weak_errors,
 )
 from .onestep import affine_weak_errors, backward_weak_errors
 
@@ -15,6 +20,11 @@ __all__ = [
     "MCWeakErrors",
     "mc_momentum_weak_errors",
     "sme_expectation",
+    "position_cov_error",
+    "exact_nesterov_weak_errors",
+    "DescentTimes",
+    "descent_times",
+    "constant_momentum_weak_errors",
     "affine_weak_errors",
     "backward_weak_errors",
 ]
