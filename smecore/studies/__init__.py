@@ -13,6 +13,7 @@ from .momentum import (
     descent_times,
     constant_momentum_weak_errors,
 )
+from .mutant_runs import under_mutant
 from .onestep import affine_weak_errors, backward_weak_errors
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "DescentTimes",
     "descent_times",
     "constant_momentum_weak_errors",
+    "under_mutant",
     "affine_weak_errors",
     "backward_weak_errors",
 ]
