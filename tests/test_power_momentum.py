@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import smecore
-from smecore import GaussianQuadratic, make_linear_regression, momentum_sme, nesterov_sme
+from smecore import (DoubleWell, GaussianQuadratic, make_linear_regression, momentum_sme,
+                     nesterov_sme)
 from smecore.estimation import fit_order
 from smecore.moments import (critical_momentum, fastest_momentum, momentum_moments,
                              msgd_quadratic_stationary_value, nesterov_noise_asymptote,
@@ -16,7 +17,7 @@ from smecore.moments import (critical_momentum, fastest_momentum, momentum_momen
 from smecore.problems import MultiplicativeQuadratic
 from smecore.studies import (constant_momentum_weak_errors, descent_times,
                              exact_momentum_weak_errors, exact_nesterov_weak_errors,
-                             under_mutant)
+                             mc_nesterov_weak_errors, under_mutant)
 
 HS = 0.1 / 2.0 ** np.arange(5)                 # momentum chapter: h = sqrt(eta)
 LRS = 4.0 ** -np.arange(3, 7)                  # Nesterov chapter, quick mode
@@ -118,6 +119,33 @@ def test_n1_noise_coefficient_seen_by_covariance_only(key):
     h = np.sqrt(LRS)
     assert _inside(fit_order(h, err["f"]).order, 0.9, 1.1)
     assert _inside(fit_order(h, err["cov"]).order, 1.8, 2.2) == (key == "")
+
+
+def _position(x):
+    return x[:, 0]
+
+
+@pytest.mark.slow
+def test_n1_double_well_monte_carlo_claim_passes_for_19_of_20_seeds():
+    """The chapter's Monte Carlo claim (quick size) holds for the true SME."""
+    passed = 0
+    for seed in range(20):
+        res = mc_nesterov_weak_errors(DoubleWell(), np.array([0.1, 0.05, 0.025]) ** 2, [-0.5], 2.0,
+                                      _position, n_paths=4000, rng=[seed, 7])
+        fit = fit_order(res.step_sizes[1:], res.errors[1:], res.stderr[1:], level=0.99994)
+        half = 0.5 * (fit.interval[1] - fit.interval[0])
+        passed += _inside(fit.order, 0.9 - half, 1.1 + half)
+    assert passed >= 19
+
+
+@pytest.mark.parametrize("key", ["N1:friction-r2", "N1:friction-r4"])
+def test_n1_double_well_monte_carlo_claim_rejects_friction_mutants(key):
+    """Not needed for the kill (the exact claims do it), but the Monte Carlo claim sees it too."""
+    res = under_mutant(key, mc_nesterov_weak_errors, DoubleWell(), np.array([0.1, 0.05, 0.025]) ** 2,
+                       [-0.5], 2.0, _position, n_paths=4000, rng=[0, 7])
+    fit = fit_order(res.step_sizes[1:], res.errors[1:], res.stderr[1:], level=0.99994)
+    half = 0.5 * (fit.interval[1] - fit.interval[0])
+    assert not _inside(fit.order, 0.9 - half, 1.1 + half)
 
 
 # --- M2, M3, N2 ---------------------------------------------------------------------------------

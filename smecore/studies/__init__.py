@@ -12,6 +12,7 @@ from .momentum import (
     DescentTimes,
     descent_times,
     constant_momentum_weak_errors,
+    mc_nesterov_weak_errors,
 )
 from .mutant_runs import under_mutant
 from .onestep import affine_weak_errors, backward_weak_errors
@@ -26,6 +27,7 @@ __all__ = [
     "DescentTimes",
     "descent_times",
     "constant_momentum_weak_errors",
+    "mc_nesterov_weak_errors",
     "under_mutant",
     "affine_weak_errors",
     "backward_weak_errors",
