@@ -17,6 +17,9 @@ from .momentum_rates import (
     effective_sgd_rate,
     msgd_quadratic_stationary_value,
     nesterov_deterministic_velocity,
+    critical_momentum,
+    fastest_momentum,
+    nesterov_noise_asymptote,
 )
 from .stationary import (
     quadratic_phases,
@@ -57,6 +60,9 @@ __all__ = [
     "effective_sgd_rate",
     "msgd_quadratic_stationary_value",
     "nesterov_deterministic_velocity",
+    "critical_momentum",
+    "fastest_momentum",
+    "nesterov_noise_asymptote",
     "quadratic_phases",
     "sgd_quadratic_phases",
     "sgd_quadratic_level",

@@ -15,6 +15,11 @@ sampling).
 Momentum-type SMEs live in R^{2d}; start them with :func:`sme_initial_state`
 (V0 = 0) and record observables of the position with :class:`OnPosition`.
 
+Why this module is long (over 600 lines): the three SMEs share the problem
+checks, the linear structure of their moment equations and the mutant hooks
+(:mod:`smecore.mutants`), each constructor registering its wrong equations next
+to it; splitting them would spread one family over several files.
+
 References
 ----------
 Li, Tai & E (2019), JMLR 20(40), sections 4-5; Su, Boyd & Candes (2016),
@@ -259,14 +264,22 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True, noise_scale=1.
 class _SecondOrderSME(SDE):
     """dX = V dt, dV = (-friction(t) V + F(X)) dt + lr^{1/4} L(X) dW, F = -grad f."""
 
-    def __init__(self, problem, lr, noise=True):
+    def __init__(self, problem, lr, noise=True, noise_exponent=0.25, time_scale=0.5):
         self.problem = problem
         self.lr = lr
         self.position_dim = problem.dim
         self.dim = 2 * problem.dim
         self.has_noise = noise
         self.noise_dim = _noise_dim(problem) if noise else 0
-        self.noise_scale = lr**0.25
+        self.noise_exponent = noise_exponent
+        self.noise_scale = lr**noise_exponent
+        self.time_scale = time_scale
+        #: The SME time of one step of the algorithm: t = k * time_step (sqrt(lr)).
+        self.time_step = lr**time_scale
+
+    def times_of(self, steps):
+        """The SME times t = k * ``time_step`` of algorithm steps k (k sqrt(lr))."""
+        return np.asarray(steps, dtype=float) * self.time_step
 
     # The pieces a friction-aware solver needs.
     def force(self, t, x):
@@ -305,7 +318,7 @@ class _SecondOrderSME(SDE):
         C = np.zeros((2 * d, 2 * d + 1, 2 * d, 2 * d + 1))
         if self.has_noise:
             C[np.ix_(np.arange(d, 2 * d), index, np.arange(d, 2 * d), index)] = (
-                np.sqrt(self.lr) * affine.cov
+                self.noise_scale**2 * affine.cov
             )
         return F, C
 
@@ -316,8 +329,8 @@ class MomentumSME(_SecondOrderSME):
     Built by :func:`momentum_sme`.
     """
 
-    def __init__(self, problem, lr, damping, noise=True):
-        super().__init__(problem, lr, noise)
+    def __init__(self, problem, lr, damping, noise=True, noise_exponent=0.25, time_scale=0.5):
+        super().__init__(problem, lr, noise, noise_exponent, time_scale)
         self.damping = damping
         self.momentum = 1.0 - damping * np.sqrt(lr)
         self.name = f"momentum SME (lr={lr:g}, damping={damping:g})"
@@ -335,7 +348,8 @@ class MomentumSME(_SecondOrderSME):
         return np.concatenate([v, self.force(t, x) - self.damping * v], axis=1)
 
 
-def momentum_sme(problem, lr, *, momentum=None, damping=None, noise=True) -> MomentumSME:
+def momentum_sme(problem, lr, *, momentum=None, damping=None, noise=True, noise_exponent=0.25,
+                 time_scale=0.5, friction_factor=1.0) -> MomentumSME:
     """The SME of heavy-ball momentum SGD (momentum chapter), state (X, V) in R^{2d}.
 
     .. math::
@@ -376,17 +390,28 @@ def momentum_sme(problem, lr, *, momentum=None, damping=None, noise=True) -> Mom
         lambda >= 0 directly; exactly one of ``momentum``, ``damping``.
     noise : bool, default True
         False gives the deterministic ODE (``noise_dim = 0``).
+    noise_exponent : float, default 0.25
+        The noise coefficient is ``lr ** noise_exponent`` Sigma^{1/2}; 1/4 is
+        the SME. Other values are wrong equations (mutant M1:noise-exponent-1/2).
+    time_scale : float, default 0.5
+        Step k of the algorithm is identified with SME time
+        t = k ``lr ** time_scale`` (attribute ``time_step``, method
+        ``times_of``); 1/2 is the SME, 1 (t = k lr) the mutant M1:time-scale-eta.
+    friction_factor : float, default 1
+        Multiplies the friction lambda; 2 is the mutant M1:friction-doubled.
 
     Returns
     -------
     MomentumSME
         ``dim = 2d``; ``linear`` set (time homogeneous) for affine problems.
+        Compare step k of the algorithm with the SME at ``sde.times_of(k)``.
 
     Raises
     ------
     ValueError
-        If neither or both of ``momentum``/``damping`` are given, or they are
-        out of range.
+        If neither or both of ``momentum``/``damping`` are given, they are
+        out of range, or ``noise_exponent``, ``time_scale`` or
+        ``friction_factor`` is not positive.
 
     Examples
     --------
@@ -398,8 +423,16 @@ def momentum_sme(problem, lr, *, momentum=None, damping=None, noise=True) -> Mom
     >>> sde.drift(0.0, np.array([[1.0, 2.0]]))
     array([[ 2., -3.]])
     """
+    forced = mutants.overrides("momentum_sme")
+    noise = forced.get("noise", noise)
+    noise_exponent = forced.get("noise_exponent", noise_exponent)
+    time_scale = forced.get("time_scale", time_scale)
+    friction_factor = forced.get("friction_factor", friction_factor)
     problem = _check_problem(problem)
     lr = positive_float(lr, "lr")
+    noise_exponent = positive_float(noise_exponent, "noise_exponent")
+    time_scale = positive_float(time_scale, "time_scale")
+    friction_factor = positive_float(friction_factor, "friction_factor")
     if (momentum is None) == (damping is None):
         raise ValueError("give exactly one of momentum (mu) and damping (lambda)")
     if momentum is not None:
@@ -411,7 +444,8 @@ def momentum_sme(problem, lr, *, momentum=None, damping=None, noise=True) -> Mom
         damping = (1.0 - mu) / np.sqrt(lr)
     else:
         damping = positive_float(damping, "damping", allow_zero=True)
-    return MomentumSME(problem, lr, float(damping), _check_bool(noise, "noise"))
+    return MomentumSME(problem, lr, float(damping) * friction_factor, _check_bool(noise, "noise"),
+                       noise_exponent, time_scale)
 
 
 def momentum_state_map(x, v, lr):
@@ -469,8 +503,8 @@ class NesterovSME(_SecondOrderSME):
     exactly (see :func:`nesterov_sme`).
     """
 
-    def __init__(self, problem, lr, friction, noise=True):
-        super().__init__(problem, lr, noise)
+    def __init__(self, problem, lr, friction, noise=True, noise_exponent=0.25):
+        super().__init__(problem, lr, noise, noise_exponent)
         self.friction = friction
         self.name = f"Nesterov SME (lr={lr:g}, friction={friction:g}/t)"
         self.linear = None
@@ -493,7 +527,7 @@ class NesterovSME(_SecondOrderSME):
         return np.concatenate([v, dv], axis=1)
 
 
-def nesterov_sme(problem, lr, *, friction=3.0, noise=True) -> NesterovSME:
+def nesterov_sme(problem, lr, *, friction=3.0, noise=True, noise_exponent=0.25) -> NesterovSME:
     """The SME of stochastic Nesterov acceleration (Nesterov chapter), state (X, V).
 
     .. math::
@@ -523,9 +557,14 @@ def nesterov_sme(problem, lr, *, friction=3.0, noise=True) -> NesterovSME:
     lr : float
         Learning rate eta > 0.
     friction : float, default 3
-        r in the friction r/t (r > 1; Nesterov's momentum k/(k+3) gives 3).
+        r in the friction r/t (r > 1; Nesterov's momentum k/(k+3) gives 3;
+        2 and 4 are the mutants N1:friction-r2 and N1:friction-r4).
     noise : bool, default True
-        False gives the Su-Boyd-Candes ODE (``noise_dim = 0``).
+        False gives the Su-Boyd-Candes ODE (``noise_dim = 0``; mutant
+        N1:no-noise).
+    noise_exponent : float, default 0.25
+        The noise coefficient is ``lr ** noise_exponent`` Sigma^{1/2}; 1/4 is
+        the SME, 1/2 the mutant N1:noise-exponent-1/2.
 
     Returns
     -------
@@ -545,12 +584,17 @@ def nesterov_sme(problem, lr, *, friction=3.0, noise=True) -> NesterovSME:
     array([[ 0.,  1.,  0.],
            [-2., -3., -0.]])
     """
+    forced = mutants.overrides("nesterov_sme")
+    friction = forced.get("friction", friction)
+    noise = forced.get("noise", noise)
+    noise_exponent = forced.get("noise_exponent", noise_exponent)
     problem = _check_problem(problem)
     lr = positive_float(lr, "lr")
     friction = positive_float(friction, "friction")
+    noise_exponent = positive_float(noise_exponent, "noise_exponent")
     if friction <= 1:
         raise ValueError(f"friction must be > 1, got {friction}")
-    return NesterovSME(problem, lr, friction, _check_bool(noise, "noise"))
+    return NesterovSME(problem, lr, friction, _check_bool(noise, "noise"), noise_exponent)
 
 
 def sme_initial_state(sde, x0) -> np.ndarray:
@@ -598,3 +642,22 @@ mutants.register(mutants.Mutant("S1", "noise-eta", "sgd_sme", {"noise_power": 1.
 mutants.register(mutants.Mutant("S1", "time-scale-2", "sgd_sme", {"time_scale": 2.0},
                                 "the SME on the wrong time scale t = 2 k eta (drift doubled, "
                                 "diffusion doubled)"))
+
+
+# Wrong equations that the claims about the momentum and Nesterov SMEs must reject.
+for _key, _kw, _text in [
+    ("no-noise", {"noise": False}, "the heavy-ball SME without its noise: the damped ODE"),
+    ("noise-exponent-1/2", {"noise_exponent": 0.5},
+     "noise eta^{1/2} Sigma^{1/2} in place of eta^{1/4} Sigma^{1/2}"),
+    ("time-scale-eta", {"time_scale": 1.0}, "step k read at time t = k eta in place of k sqrt(eta)"),
+    ("friction-doubled", {"friction_factor": 2.0}, "friction 2 lambda in place of lambda"),
+]:
+    mutants.register(mutants.Mutant("M1", _key, "momentum_sme", _kw, _text))
+for _key, _kw, _text in [
+    ("no-noise", {"noise": False}, "the Nesterov SME without its noise: the Su-Boyd-Candes ODE"),
+    ("friction-r2", {"friction": 2.0}, "friction 2/t in place of 3/t"),
+    ("friction-r4", {"friction": 4.0}, "friction 4/t in place of 3/t"),
+    ("noise-exponent-1/2", {"noise_exponent": 0.5},
+     "noise eta^{1/2} Sigma^{1/2} in place of eta^{1/4} Sigma^{1/2}"),
+]:
+    mutants.register(mutants.Mutant("N1", _key, "nesterov_sme", _kw, _text))

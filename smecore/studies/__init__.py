@@ -7,6 +7,12 @@ from .momentum import (
     MCWeakErrors,
     mc_momentum_weak_errors,
     sme_expectation,
+    position_cov_error,
+    exact_nesterov_weak_errors,
+    DescentTimes,
+    descent_times,
+    constant_momentum_weak_errors,
+    mc_nesterov_weak_errors,
 )
 from .dynamics import (
     phase_split_errors,
@@ -23,12 +29,20 @@ from .dynamics import (
 )
 from .onestep import (affine_weak_errors, backward_weak_errors, matched_weak_errors,
                       one_step_mismatches, lemma5_z_scores)
+from .mutant_runs import under_mutant
+from .setting import weak_constants
 
 __all__ = [
     "exact_momentum_weak_errors",
     "MCWeakErrors",
     "mc_momentum_weak_errors",
     "sme_expectation",
+    "position_cov_error",
+    "exact_nesterov_weak_errors",
+    "DescentTimes",
+    "descent_times",
+    "constant_momentum_weak_errors",
+    "mc_nesterov_weak_errors",
     "phase_split_errors",
     "LevelCheck",
     "sgd_level_check",
@@ -45,4 +59,6 @@ __all__ = [
     "matched_weak_errors",
     "one_step_mismatches",
     "lemma5_z_scores",
+    "under_mutant",
+    "weak_constants",
 ]
