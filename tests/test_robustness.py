@@ -1,0 +1,170 @@
+"""Same results on any machine, and no silent garbage.
+
+One named regression test per defect found by a sweep of bad inputs (each fails on the code
+before the fix), the rule by which verdict lines print only machine-independent digits, a
+re-execution of every chapter with its floating-point rounding perturbed, and checks that
+running a chapter leaves a clean checkout clean.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from smecore.book.chapters import parse_verdict_line
+from smecore.book.verdicts import ROUNDING_FLOOR, Verdict, Verdicts
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from notebook_tools import chapter_notebooks, checked_text, read, verdict_lines  # noqa: E402
+
+CHAPTERS = chapter_notebooks()
+
+
+# ============================================================================ 1. printed digits
+# The verdict formatter owns the rule: a value is printed only to the digits it has on any
+# IEEE-754 machine.
+
+def shown(value, low=0.0, high=1.0, method="exact", **kwargs):
+    return Verdict("S1", "q", value, low, high, method, **kwargs).shown_value()
+
+
+@pytest.mark.parametrize("value, resolution, expected", [
+    (5.7e-6, 1e-5, "< 1e-05"),       # the sgd chapter's grid ratio, at publication quality
+    (5.59e-6, 1e-5, "< 1e-05"),      # ... and as another machine computed it: the same line
+    (5.089e-5, 1e-5, "5e-05"),       # quick mode: one digit survives
+    (5.089e-5, 1e-7, "5.09e-05"),    # three (the digits cap)
+    (3e-11, 1e-10, "< 1e-10"),       # a relative error of an identity
+    (2.98e-11, 1e-10, "< 1e-10"),
+    (0.000533, 1e-10, "0.000533"),   # far above its resolution: 3 significant digits
+    (-3.25e-7, 1e-9, "-3.25e-07"),
+    (-3e-12, 1e-10, "< 1e-10"),      # a bound on |value|
+    (1234.5, 10.0, "1.23e+03"),
+])
+def test_resolution_drops_the_digits_a_machine_does_not_have(value, resolution, expected):
+    assert shown(value, resolution=resolution) == expected
+
+
+def test_grid_ratio_verdict_line_is_machine_independent():
+    """The concrete failure: 5.7e-06 here, 5.59e-06 on an AMD EPYC with OpenBLAS-Haswell."""
+    lines = set()
+    for value in (5.7e-6, 5.59e-6):
+        v = Verdicts("sgd", seed=1)
+        v.check("S2", "double well, grid error / smallest weak error", value, 0, 0.01,
+                method="backward", kind="numerics", resolution=1e-5)
+        lines.add(v.records[0].line())
+    assert lines == {"PASS  S2  double well, grid error / smallest weak error: < 1e-05  "
+                     "band [0, 0.01]  (backward; numerics)"}
+
+
+@pytest.mark.parametrize("value, uncertainty, expected", [
+    (1.0123, 0.094, "1.01"),    # to the decade of the standard error
+    (0.968, 0.28, "1"),
+    (0.4567, 0.0031, "0.457"),  # the digits cap
+    (12.345, 1.2, "12"),
+    (0.05, 0.1, "0.05"),        # never a bound: at least one significant digit
+])
+def test_monte_carlo_values_print_to_their_standard_error(value, uncertainty, expected):
+    assert shown(value, low=None, method="monte carlo", uncertainty=uncertainty) == expected
+
+
+def test_rounding_level_error_prints_as_a_bound_without_resolution():
+    assert shown(3e-13) == f"< {ROUNDING_FLOOR:g}"
+    assert shown(3e-13, low=-1.0) == "3e-13"  # not an error measure: no band starting at 0
+    assert shown(0.0123) == "0.0123"          # exact values: 3 significant digits
+    assert shown(1.0004) == "1"
+    assert shown(math.inf) == "inf" and shown(math.nan) == "nan"
+
+
+def test_resolution_wins_over_uncertainty_and_digits_cap_both():
+    assert shown(1.23456, resolution=1e-4, uncertainty=0.1) == "1.23"
+    v = Verdict("S1", "q", 1.23456, 0, 2, "exact", resolution=1e-6)
+    assert v.shown_value(digits=5) == "1.2346" and v.shown_value(digits=2) == "1.2"
+
+
+@pytest.mark.parametrize("line_args", [
+    dict(value=5.7e-6, resolution=1e-5), dict(value=3e-11, resolution=1e-10),
+    dict(value=1.0123, uncertainty=0.094, method="monte carlo"), dict(value=3e-13),
+])
+def test_printed_lines_parse_back(line_args):
+    v = Verdict("S2", "a quantity: with colon", line_args.pop("value"), 0.0, 2.0,
+                line_args.pop("method", "exact"), passed=True, kind="numerics", **line_args)
+    parsed = parse_verdict_line(v.line())
+    assert parsed is not None and parsed["quantity"] == "a quantity: with colon"
+    assert parsed["kind"] == "numerics" and parsed["value"] is not None
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1e-3, ValueError),
+                                        (math.inf, ValueError), (math.nan, ValueError),
+                                        ("tiny", TypeError)])
+def test_bad_resolution_is_rejected_naming_it(bad, error):
+    with pytest.raises(error, match="resolution"):
+        Verdicts("x").check("S1", "q", 1.0, 0, 2, method="exact", kind="claim", resolution=bad)
+
+
+def test_check_uses_the_exact_value_not_the_printed_one(capsys):
+    v = Verdicts("x")
+    assert not v.check("S1", "q", 1.00001, 0, 1.0, method="exact", kind="numerics",
+                       resolution=0.1)
+    assert "FAIL" in capsys.readouterr().out and v.records[0].value == 1.00001
+
+
+# ---------------------------------------------------------------- chapters, rounding perturbed
+
+def _baseline_simd():
+    """``NPY_ENABLE_CPU_FEATURES`` restricting numpy to its baseline SIMD, if this numpy allows it.
+
+    Other SIMD kernels change the last bits of numpy's transcendental functions and
+    reductions, as another CPU would. Returns {} when the variable is not supported.
+    """
+    probe = ("import numpy as np\ntry:\n    from numpy._core import _multiarray_umath as m\n"
+             "except ImportError:\n    from numpy.core import _multiarray_umath as m\n"
+             "print(' '.join(m.__cpu_baseline__))")
+    base = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    names = base.stdout.strip()
+    if base.returncode or not names:
+        return {}
+    env = {**os.environ, "NPY_ENABLE_CPU_FEATURES": names}
+    ok = subprocess.run([sys.executable, "-c", "import numpy"], capture_output=True, env=env)
+    return {"NPY_ENABLE_CPU_FEATURES": names} if ok.returncode == 0 and not ok.stderr else {}
+
+
+def _run_quick(path, out, env, monkeypatch):
+    import papermill as pm
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with monkeypatch.context() as m:
+        for key, value in env.items():
+            m.setenv(key, value)
+        m.setenv("SMECORE_FIGURE_DATA_DIR", str(out.parent / "figure-data"))
+        m.delenv("SMECORE_REPORT_DIR", raising=False)
+        pm.execute_notebook(str(path), str(out), parameters={"quick": True},
+                            cwd=str(path.parent), kernel_name="python3", progress_bar=False)
+    return read(out)
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_checked_outputs_do_not_depend_on_rounding(path, tmp_path, monkeypatch):
+    """Two quick runs whose floating-point rounding differs print the same checked cells.
+
+    One BLAS thread against two (OpenBLAS splits its sums differently; the chapters set one
+    thread only by default), and numpy's baseline SIMD kernels against the best this CPU has.
+    Also: a verdict whose band is a rounding-level tolerance prints its value as a bound.
+    """
+    one = _run_quick(path, tmp_path / "a" / path.name, {"OPENBLAS_NUM_THREADS": "1"},
+                     monkeypatch)
+    other = _run_quick(path, tmp_path / "b" / path.name,
+                       {"OPENBLAS_NUM_THREADS": "2", **_baseline_simd()}, monkeypatch)
+    assert checked_text(one) == checked_text(other)
+    rounding_level = [ln for ln in verdict_lines(one)
+                      if (p := parse_verdict_line(ln)) and p["low"] == 0 and p["high"] is not None
+                      and p["high"] <= 1e-6 and ": < " not in ln]
+    assert not rounding_level, "rounding-level values printed as numbers (give resolution=): " \
+        + "; ".join(rounding_level)
