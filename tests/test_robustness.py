@@ -168,3 +168,101 @@ def test_checked_outputs_do_not_depend_on_rounding(path, tmp_path, monkeypatch):
                       and p["high"] <= 1e-6 and ": < " not in ln]
     assert not rounding_level, "rounding-level values printed as numbers (give resolution=): " \
         + "; ".join(rounding_level)
+
+
+# ============================================================================ 2. clean checkout
+
+def _figure(y):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.plot([0.5, 0.25, 0.125], y, label="weak error")
+    ax.set(xlabel="$\\eta$", ylabel="error")
+    return fig
+
+
+def test_figure_data_not_rewritten_when_equal_up_to_rounding(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from smecore.book.figure_data import save_figure_data
+
+    path = tmp_path / "fig.csv"
+    base = np.array([1e-1, 2.5e-2, 4.676803711e-8])
+    fig = _figure(base)
+    save_figure_data(fig, path)
+    plt.close(fig)
+    committed = path.read_bytes()
+    # another BLAS: last digits of every number, and a cancellation-dominated small value
+    fig = _figure(base * (1 + 3e-10) + np.array([0, 0, 1.9e-14]))
+    save_figure_data(fig, path)
+    plt.close(fig)
+    assert path.read_bytes() == committed
+    # a real change (another seed, other code) is written
+    fig = _figure(base * np.array([1, 1.01, 1]))
+    save_figure_data(fig, path)
+    plt.close(fig)
+    assert path.read_bytes() != committed
+
+
+def test_figure_data_rewritten_when_labels_or_rows_change(tmp_path):
+    from smecore.book.figure_data import same_table
+
+    head = "# panel 0: x\npanel,artist,kind,x,y,x_low,x_high,y_low,y_high\n"
+    row = "0,0,line,0.5,1,,,,\n"
+    assert same_table(head + row, head + row)
+    assert not same_table(head + row, head.replace("x\n", "y\n") + row)
+    assert not same_table(head + row, head + row + row)
+    assert not same_table(head + row, head + row.replace("line", "points"))
+    assert not same_table(head + row, head + "0,0,line,0.5,nan,,,,\n")
+    assert not same_table(head + row, head + "0,0,line,0.5,,,,,\n")
+    assert not same_table("not, a table", head + row)
+
+
+def test_publish_figure_outside_the_book_leaves_the_folder_clean(tmp_path, monkeypatch):
+    import tempfile
+
+    from smecore.book.plotting import publish_figure
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SMECORE_FIGURE_DATA_DIR", raising=False)
+    publish_figure("fig_robustness_probe", _figure([1.0, 0.5, 0.25]))
+    assert not list(tmp_path.iterdir())  # papermill from the repository root made figure-data/
+    written = pathlib.Path(tempfile.gettempdir()) / "smecore-figure-data" / "fig_robustness_probe.csv"
+    assert written.is_file()
+    written.unlink()
+    # in the book's folder (it has figure-data/), the data goes where the captions link
+    (tmp_path / "figure-data").mkdir()
+    publish_figure("fig_robustness_probe", _figure([1.0, 0.5, 0.25]))
+    assert (tmp_path / "figure-data" / "fig_robustness_probe.csv").is_file()
+
+
+def _git_status():
+    result = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT,
+                            capture_output=True, text=True)
+    if result.returncode:
+        pytest.skip("not a git checkout")
+    return result.stdout
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("where", ["root", "book"])
+def test_chapter_run_leaves_the_checkout_as_it_was(where, tmp_path):
+    """papermill at publication quality (figures and their data are written), from the
+    repository root and from book/: no tracked file changes, no untracked file appears."""
+    name = "setting"
+    if not (ROOT / "book" / f"{name}.ipynb").is_file():
+        pytest.skip(f"book/{name}.ipynb is missing")
+    before = _git_status()
+    cwd = ROOT if where == "root" else ROOT / "book"
+    notebook = f"book/{name}.ipynb" if where == "root" else f"{name}.ipynb"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SMECORE_FIGURE_DATA_DIR", "SMECORE_REPORT_DIR")}
+    result = subprocess.run([sys.executable, "-m", "papermill", notebook,
+                             str(tmp_path / f"{name}.ipynb"), "--no-progress-bar"],
+                            cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _git_status() == before, "the run changed the checkout (committed figure data " \
+        "out of date? re-execute the chapter): " + _git_status()
