@@ -266,3 +266,51 @@ def test_chapter_run_leaves_the_checkout_as_it_was(where, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert _git_status() == before, "the run changed the checkout (committed figure data " \
         "out of date? re-execute the chapter): " + _git_status()
+
+
+# ============================================================================ 3. command line
+
+def smecore_cli(*args, cwd=ROOT, env=None):
+    return subprocess.run([sys.executable, "-m", "smecore", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("args, argument", [
+    (["--out", "/proc/x"], "--out"),            # was a traceback and exit status 1
+    (["--jobs", "0"], "--jobs"), (["--jobs", "two"], "--jobs"),
+    (["--seed", "-1"], "--seed"), (["--seed", "1.5"], "--seed"),
+    (["--chapters", "nonexistent"], "--chapters"),
+])
+def test_cli_bad_usage_exits_2_with_one_line(args, argument):
+    result = smecore_cli("reproduce", "--quick", *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("smecore reproduce: error: argument " + argument), lines[0]
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_cli_out_inside_a_file_exits_2(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = smecore_cli("reproduce", "--quick", "--out", str(blocker / "sub"))
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "argument --out: cannot write" in result.stderr
+
+
+def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path):
+    from test_cli import CHAPTERS, fake_book
+
+    book = fake_book(tmp_path / "book", {k: CHAPTERS[k] for k in ("good", "unsaved")})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])}
+    result = smecore_cli("reproduce", "--root", str(book), "--jobs", "2", "--out",
+                         str(tmp_path / "out"), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "without encryption" not in result.stdout + result.stderr
+    # bars that move the cursor (tqdm positions, several processes) garble the table
+    assert "\x1b[A" not in result.stderr and "\x1b" not in result.stdout
+    table = result.stdout.split("\n\n")[1].splitlines()
+    assert table[0].split() == ["chapter", "status", "PASS", "FAIL", "time", "(s)"]
+    assert [ln.split()[0] for ln in table[2:4]] == ["good", "unsaved"]
+    assert table[-1].startswith("total    ok")
