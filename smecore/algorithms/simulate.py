@@ -246,6 +246,15 @@ def _check_second_moments(algorithm, problem, n_steps):
     )
 
 
+def warn_single_path(n_paths, stacklevel=2):
+    """Warn that one path gives no standard error (the statistics report stderr = inf)."""
+    if isinstance(n_paths, (int, np.integer)) and not isinstance(n_paths, bool) and n_paths == 1:
+        import warnings
+
+        warnings.warn("n_paths=1: one path has no standard error, so every stderr is inf; "
+                      "use n_paths >= 2 for error bars", UserWarning, stacklevel=stacklevel + 1)
+
+
 def _prepare(algorithm, problem, x0, n_steps, record, observe):
     _check_algorithm_and_problem(algorithm, problem)
     x0 = state_vector(x0, problem.dim, "x0")
@@ -317,7 +326,12 @@ def run(
         (:func:`second_moment_growth` above 1), naming the largest stable ``lr``; or
         as soon as a path leaves |x| <= 1e100 or becomes non-finite.
     ValueError, TypeError
-        On bad arguments, naming them.
+        On bad arguments, naming them (an observable that returns no numbers is named).
+
+    Warns
+    -----
+    UserWarning
+        With ``n_paths=1``: one path has no standard error (every stderr is inf).
 
     Examples
     --------
@@ -331,6 +345,7 @@ def run(
     """
     x0, n_steps, steps = _prepare(algorithm, problem, x0, n_steps, record, observe)
     observables = normalize_observables(observables)
+    warn_single_path(n_paths)
     chunk = _SimulateChunk(algorithm, problem, x0, steps, observables, observe)
     estimates = monte_carlo(
         chunk, n_paths, rng=rng, block_size=block_size, chunk_size=chunk_size, executor=executor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import finite_array, positive_float, positive_int
+from .._validation import finite_array, generator, positive_float, positive_int
 from .base import AffineGradient
 from .custom import FiniteSumObjective
 
@@ -268,7 +268,7 @@ def make_linear_regression(n_samples, dim, noise=0.1, x_true=None, rng=None) -> 
     n_samples = positive_int(n_samples, "n_samples")
     dim = positive_int(dim, "dim")
     noise = positive_float(noise, "noise", allow_zero=True)
-    gen = np.random.default_rng(rng)
+    gen = generator(rng)
     if x_true is None:
         x_true = gen.standard_normal(dim)
     x_true = finite_array(x_true, "x_true", shape=(dim,))

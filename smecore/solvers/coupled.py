@@ -15,9 +15,14 @@ import numpy as np
 
 from .._validation import DivergenceError, check_finite_state, positive_int
 from ..algorithms.methods import SGD, check_stability
-from ..algorithms.simulate import _check_second_moments
+from ..algorithms.simulate import _check_second_moments, warn_single_path
 from ..estimation.montecarlo import BlockStats, monte_carlo
-from ..estimation.observables import Statistics, normalize_observables, record_steps
+from ..estimation.observables import (
+    Statistics,
+    evaluate_observable,
+    normalize_observables,
+    record_steps,
+)
 from ..estimation.streams import DEFAULT_BLOCK_SIZE
 from ..problems.base import StochasticObjective
 from ..sme.equations import sgd_sme
@@ -39,13 +44,9 @@ class _CoupledRecorder:
 
     def record(self, x_sgd, x_sme):
         for name, g in self.observables.items():
-            a = np.asarray(g(x_sgd), dtype=float)
-            b = np.asarray(g(x_sme), dtype=float)
-            if a.shape[:1] != x_sgd.shape[:1]:
-                raise ValueError(f"observable {name!r} must return one value (or row) per path")
+            a = evaluate_observable(name, g, x_sgd)
+            b = evaluate_observable(name, g, x_sme)
             for kind, values in (("sgd", a), ("sme", b), ("diff", a - b)):
-                if not np.all(np.isfinite(values)):
-                    raise ValueError(f"observable {name!r} returned non-finite values")
                 self.stats[f"{kind}:{name}"].append(BlockStats.from_values(values, self.sizes))
 
     def result(self):
@@ -202,6 +203,7 @@ def coupled_sgd_sme(
     observables = normalize_observables(observables)
     check_stability(SGD(lr), problem, n_steps)
     _check_second_moments(SGD(lr), problem, n_steps)
+    warn_single_path(n_paths, stacklevel=3)
     _check_solver_stability(sde, lr, substeps, scheme)
     chunk = _CoupledChunk(problem, sde, lr, n_steps, x0, substeps, scheme, steps, observables)
     estimates = monte_carlo(chunk, n_paths, rng=rng, block_size=block_size,
