@@ -314,3 +314,150 @@ def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path)
     assert table[0].split() == ["chapter", "status", "PASS", "FAIL", "time", "(s)"]
     assert [ln.split()[0] for ln in table[2:4]] == ["good", "unsaved"]
     assert table[-1].startswith("total    ok")
+
+
+# ============================================================================ 4. library defects
+
+import smecore as sc  # noqa: E402
+from smecore import closed_forms as cf  # noqa: E402
+from smecore.algorithms.simulate import second_moment_growth  # noqa: E402
+
+
+def test_run_rejects_sgd_whose_second_moments_diverge():
+    """SGD(1.5) on the multiplicative quadratic: stable mean, second moments x2.5 per step.
+    run() reported E f = 6.7e16 +/- 6.3e16 (exact 1.9e79) instead of raising."""
+    problem = sc.MultiplicativeQuadratic([1.0])
+    assert second_moment_growth(sc.SGD(1.5), problem) == pytest.approx(2.5, rel=1e-12)
+    with pytest.raises(sc.DivergenceError, match=r"second moments.*use lr < 1\b"):
+        sc.run(sc.SGD(1.5), problem, [1.0], 200, n_paths=2000, rng=0)
+    # inside the mean-square stable range (growth 0.5 per step) the run goes ahead
+    assert second_moment_growth(sc.SGD(0.5), problem) == pytest.approx(0.5, rel=1e-12)
+    est = sc.run(sc.SGD(0.5), problem, [1.0], 10, n_paths=1000, rng=1, record=[10])["x"]
+    assert np.all(np.isfinite(est.mean)) and np.all(np.isfinite(est.stderr))
+
+
+def test_second_moment_growth_large_dimension_matches_dense():
+    """Above d = 16 the spectral radius comes from ARPACK; it agrees with a dense solve."""
+    problem = sc.make_linear_regression(60, 18, noise=0.3, rng=3)
+    lr = 0.05
+    d = problem.affine.dim
+    B = np.eye(d) - lr * problem.affine.hessian
+    dense = np.kron(B, B) + lr**2 * problem.affine.cov[:, :d, :, :d].transpose(0, 2, 1, 3) \
+        .reshape(d * d, d * d)
+    expected = np.max(np.abs(np.linalg.eigvals(dense)))
+    assert second_moment_growth(sc.SGD(lr), problem) == pytest.approx(expected, rel=1e-8)
+
+
+def test_moments_covariance_is_propagated_not_cancelled():
+    """Var x_k from sgd_moments against the per-direction closed form, with a mean 100 times
+    the noise scale: second - mean^2 had relative error 3e-7 (1e-9 with x0 = 1e-... 1)."""
+    k = np.arange(1, 101)
+    exact = cf.sgd_quadratic_variance(1.0, 1e-3, k)
+    for x0 in (1.0, 10.0, 100.0):
+        m = sc.sgd_moments(sc.GaussianQuadratic([1.0]), 1e-3, [x0], 100)
+        assert np.max(np.abs(m.cov[1:, 0, 0] / exact - 1)) < 1e-12, x0
+        assert np.max(np.abs(m.position_var[1:, 0] / exact - 1)) < 1e-12, x0
+    scaled = sc.momentum_moments(sc.GaussianQuadratic([1.0]), 1e-2, 0.9, [100.0], 50) \
+        .scaled_velocity(10.0)
+    assert scaled.covariance is not None and np.all(np.isfinite(scaled.cov))
+
+
+def test_closed_forms_reject_unstable_ranges_instead_of_negative_variances():
+    with pytest.raises(ValueError, match="lr \\* lam"):
+        cf.sgd_quadratic_stationary_variance(1.0, 2.5)  # was -1.6...: a negative variance
+    with pytest.raises(ValueError, match="heavy ball"):
+        cf.msgd_stationary_variance(1.0, 5.0, 0.5, 1.0)
+    with pytest.raises(ValueError, match="unstable"):
+        cf.nesterov_stationary_variance(1.0, 3.0, 0.9, 1.0)
+    with pytest.raises(ValueError, match="4/3"):
+        cf.nesterov_discrete_level(1.0, 2.0, 1.0)
+
+
+def test_closed_form_variances_at_lam_zero_are_the_limits():
+    """sgd_quadratic_variance returned NaN at lam = 0; the true value is lr^2 k sigma^2."""
+    assert float(cf.sgd_quadratic_variance(0.0, 0.1, 10, noise_var=2.0)) == pytest.approx(0.2)
+    assert float(cf.sme1_quadratic_variance(0.0, 0.1, 3.0, noise_var=2.0)) == pytest.approx(0.6)
+    assert float(cf.sme2_quadratic_variance(0.0, 0.1, 3.0, noise_var=2.0)) == pytest.approx(0.6)
+    # continuous at the limit, and at lr lam = 2 (a neutral direction: variance grows like k)
+    assert float(cf.sgd_quadratic_variance(1e-9, 0.1, 10, noise_var=2.0)) == \
+        pytest.approx(0.2, rel=1e-8)
+    assert float(cf.sgd_quadratic_variance(20.0, 0.1, 10, noise_var=1.0)) == pytest.approx(0.1)
+    values = cf.sgd_quadratic_value([0.0, 1.0], 0.1, [1.0, 1.0], np.arange(5))
+    assert np.all(np.isfinite(values))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: cf.sgd_quadratic_variance(1.0, -0.1, 3), "lr"),
+    (lambda: cf.sgd_quadratic_variance(1.0, 0.1, -3), "k"),
+    (lambda: cf.sgd_quadratic_variance(1.0, 0.1, 3, noise_var=-1.0), "noise_var"),
+    (lambda: cf.sgd_quadratic_mean(np.nan, 0.1, 1.0, 3), "lam"),
+    (lambda: cf.sme1_quadratic_value([1.0], 0.1, ["a"], 1.0), "x0"),
+    (lambda: cf.sme2_quadratic_variance(1.0, "fast", 1.0), "lr"),
+    (lambda: cf.effective_learning_rate(0.1, 1.0), "momentum"),
+    (lambda: cf.sgd_multiplicative_second_moment(1.0, 0.1, 1.0, 3, batch_size=0), "batch_size"),
+])
+def test_closed_forms_validate_their_input(call, name):
+    with pytest.raises((TypeError, ValueError), match=name):
+        call()
+
+
+def test_coupled_sgd_sme_checks_stability_up_front():
+    """coupled_sgd_sme ran 10 steps of a diverging SGD (lr lam = 2.5) and returned numbers."""
+    with pytest.raises(sc.DivergenceError, match="use lr < 2"):
+        sc.coupled_sgd_sme(sc.GaussianQuadratic([1.0]), 2.5, 10, [1.0], n_paths=100, rng=0)
+    with pytest.raises(sc.DivergenceError, match="second moments"):
+        sc.coupled_sgd_sme(sc.MultiplicativeQuadratic([1.0]), 1.5, 10, [1.0], n_paths=100, rng=0)
+    with pytest.raises(sc.DivergenceError, match="substeps"):
+        sc.coupled_sgd_sme(sc.GaussianQuadratic([1.0]), 1.9, 10, [1.0], order=2, n_paths=100,
+                           rng=0)
+    stats = sc.coupled_sgd_sme(sc.GaussianQuadratic([1.0]), 1.9, 10, [1.0], order=2,
+                               substeps=8, n_paths=100, rng=0)
+    assert np.all(np.isfinite(stats["diff:x"].mean))
+
+
+def test_symmetry_of_H_is_checked_to_rounding_of_its_scale():
+    """Zero absolute tolerance rejected an H with 1e-17 against an exact 0."""
+    p = sc.GaussianQuadratic([[1.0, 1e-17], [0.0, 1.0]])
+    np.testing.assert_array_equal(p.H, p.H.T)
+    with pytest.raises(ValueError, match="H must be symmetric"):
+        sc.GaussianQuadratic([[1.0, 0.1], [0.0, 1.0]])
+
+
+def test_H_whose_square_overflows_is_blamed_not_the_learning_rate():
+    with pytest.raises(ValueError, match="H is too large"):
+        sc.GaussianQuadratic([[1e200, 0.0], [0.0, 1.0]])
+
+
+@pytest.mark.parametrize("rng, error", [("abc", TypeError), (-3, ValueError), (1.5, TypeError),
+                                        (True, TypeError)])
+def test_rng_is_validated_naming_it(rng, error):
+    with pytest.raises(error, match="rng"):
+        sc.make_linear_regression(10, 2, rng=rng)
+    with pytest.raises(error, match="rng"):
+        sc.problems.GradientSequence(sc.GaussianQuadratic([1.0]), 3, rng=rng)
+
+
+def test_observable_errors_name_the_observable():
+    problem = sc.GaussianQuadratic([1.0])
+    with pytest.raises(TypeError, match="observable 'label' must return numbers"):
+        sc.run(sc.SGD(0.1), problem, [1.0], 3, n_paths=10, rng=0,
+               observables={"label": lambda x: np.array(["a"] * len(x))})
+    with pytest.raises(TypeError, match="observable 'label'"):
+        sc.coupled_sgd_sme(problem, 0.1, 3, [1.0], n_paths=10, rng=0,
+                           observables={"label": lambda x: ["a"] * len(x)})
+    stats = sc.run(sc.SGD(0.1), problem, [1.0], 3, n_paths=10, rng=0)
+    with pytest.raises(KeyError, match="'f'.*recorded: 'x'"):
+        stats["f"]
+
+
+def test_single_path_warns_that_stderr_is_undefined():
+    with pytest.warns(UserWarning, match="n_paths=1"):
+        stats = sc.run(sc.SGD(0.1), sc.GaussianQuadratic([1.0]), [1.0], 3, n_paths=1, rng=0)
+    assert np.all(np.isinf(stats["x"].stderr[1:]))
+    with pytest.warns(UserWarning, match="n_paths=1"):
+        sc.coupled_sgd_sme(sc.GaussianQuadratic([1.0]), 0.1, 3, [1.0], n_paths=1, rng=0)
+
+
+def test_weak_error_of_records_of_different_lengths_hints_at_substeps():
+    with pytest.raises(ValueError, match="5 and 17 records.*substeps"):
+        sc.weak_error(np.zeros(5), np.zeros(17))

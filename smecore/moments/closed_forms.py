@@ -75,7 +75,7 @@ def _geometric(a, k):
     """sum_{j<k} c^j with c = (1 - a)^2, accurate near c = 1 and equal to k at c = 1."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         one_minus_c = a * (2 - a)
-        log_c = 2 * np.log(np.abs(1 - a))
+        log_c = 2 * np.where(a < 1, np.log1p(-np.where(a < 1, a, 0.0)), np.log(np.abs(1 - a)))
         ratio = -np.expm1(k * log_c) / one_minus_c
         return np.where(k == 0, 0.0, np.where(one_minus_c == 0, k, ratio))
 
