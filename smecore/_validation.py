@@ -158,8 +158,8 @@ def symmetric_matrix(value, name: str, *, rtol: float = 1e-12) -> np.ndarray:
     ValueError: H must be symmetric: max |H - H^T| = 0.1 exceeds 1e-12 * max |H| = 2e-12
     """
     arr = finite_array(value, name)
-    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {arr.shape}")
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {arr.shape}")
     scale = float(np.max(np.abs(arr), initial=0.0))
     gap = float(np.max(np.abs(arr - arr.T), initial=0.0))
     if gap > rtol * scale:

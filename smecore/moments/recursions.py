@@ -221,7 +221,8 @@ class _AffineRecursion:
     def matrices(self, k):
         """(M0bar_k, Q_k)."""
         Q = self.evaluation(k)
-        return self.base(k) - self.lr * self.P @ self.Gbar @ Q, Q
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.base(k) - self.lr * self.P @ self.Gbar @ Q, Q
 
     def run(self, z0, n_steps, steps, what):
         """Mean, second moment and covariance of z at the record steps.
@@ -245,11 +246,13 @@ class _AffineRecursion:
             if k == n_steps:
                 break
             M, Q = fixed if fixed is not None else self.matrices(k)
-            S = C + np.outer(m, m)
-            noise = self.noise(Q @ S @ Q.T)
-            m = M @ m
-            C = M @ C @ M.T + lr**2 * (P @ noise @ P.T)
-            C = 0.5 * (C + C.T)  # keep exact symmetry against rounding drift
+            # Overflow (lr far too large) is caught by the state checks, with a clear message.
+            with np.errstate(over="ignore", invalid="ignore"):
+                S = C + np.outer(m, m)
+                noise = self.noise(Q @ S @ Q.T)
+                m = M @ m
+                C = M @ C @ M.T + np.float64(lr) ** 2 * (P @ noise @ P.T)
+                C = 0.5 * (C + C.T)  # keep exact symmetry against rounding drift
             check_finite_state(C, k + 1, what)
             check_finite_state(m, k + 1, what)
         return mean, second, cov

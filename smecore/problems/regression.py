@@ -51,7 +51,12 @@ class LinearRegression(FiniteSumObjective):
         self.noise_dim = d
         self.batch_size = positive_int(batch_size, "batch_size")
         self.probs = np.full(n, 1.0 / n)
-        self.affine = self._affine_law()
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.affine = self._affine_law()
+        if not (np.all(np.isfinite(self.affine.mean)) and np.all(np.isfinite(self.affine.cov))):
+            raise ValueError("A and y are too large: the gradient noise covariance (fourth powers "
+                             f"of the data, max |A| = {np.max(np.abs(A)):.3g}, max |y| = "
+                             f"{np.max(np.abs(y)):.3g}) overflows; rescale the data")
 
     def _affine_law(self) -> AffineGradient:
         A, y = self.A, self.y
