@@ -21,7 +21,7 @@ from .schedules import (
     TabulatedSchedule,
     ScheduledSGD,
 )
-from .simulate import run, sample_paths
+from .simulate import run, sample_paths, second_moment_growth
 
 __all__ = [
     "csgd_rate",
@@ -32,6 +32,7 @@ __all__ = [
     "MomentumSGD",
     "Nesterov",
     "check_stability",
+    "second_moment_growth",
     "TorchMomentumSGD",
     "ScaledMomentumSGD",
     "drive",
