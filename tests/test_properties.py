@@ -23,7 +23,7 @@ from smecore.book.verdicts import Verdicts
 
 SMECORE = os.path.dirname(sc.__file__)
 
-settings.register_profile("smecore", max_examples=100, deadline=None,
+settings.register_profile("smecore", max_examples=100, deadline=None, database=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("smecore")
 
