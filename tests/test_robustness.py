@@ -337,7 +337,7 @@ def test_run_rejects_sgd_whose_second_moments_diverge():
 
 
 def test_second_moment_growth_large_dimension_matches_dense():
-    """Above d = 16 the spectral radius comes from ARPACK; it agrees with a dense solve."""
+    """Above d = 10 the spectral radius comes from ARPACK; it agrees with a dense solve."""
     problem = sc.make_linear_regression(60, 18, noise=0.3, rng=3)
     lr = 0.05
     d = problem.affine.dim

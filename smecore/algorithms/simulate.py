@@ -152,7 +152,7 @@ class _SimulateChunk:
 
 
 #: Up to this dimension the second-moment map (a d^2 x d^2 matrix) is built densely.
-_DENSE_MOMENT_DIM = 16
+_DENSE_MOMENT_DIM = 10
 
 
 def _second_moment_map(affine, lr):
@@ -206,7 +206,7 @@ def second_moment_growth(algorithm, problem):
     -------
     float or None
         The growth factor, or None if the problem is not affine, the algorithm is not plain
-        SGD, or (for d > 16) the iterative eigenvalue solver did not converge.
+        SGD, or (for d > 10) the iterative eigenvalue solver did not converge.
 
     Examples
     --------
