@@ -1,7 +1,8 @@
 """Command line of smecore: ``python -m smecore reproduce`` (console script ``smecore``).
 
-Usage errors (an unknown chapter, ``--jobs 0``) exit with status 2 and a message naming
-the argument, through argparse; see :mod:`smecore.book.reproduce` for the command itself.
+Usage errors (an unknown chapter, ``--jobs 0``, an ``--out`` folder that cannot be written)
+exit with status 2 and one line naming the argument, without the usage block or a traceback;
+see :mod:`smecore.book.reproduce` for the command itself.
 """
 
 from __future__ import annotations
@@ -27,9 +28,20 @@ example:
 """
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2.
+
+    argparse prints the usage block before the message; in a log the message then hides
+    among option lists. ``--help`` still shows the full usage.
+    """
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser():
     """The argument parser; returns ``(parser, {command: subparser})``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="smecore", description=DESCRIPTION, epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"smecore {__version__}")

@@ -109,3 +109,60 @@ def check_finite_state(x: np.ndarray, step, what: str, *, bound: float = 1e100) 
             "The learning rate (or step size) is too large for this problem; "
             "for a quadratic it must satisfy lr * lambda_max < 2."
         )
+
+
+def generator(rng, name: str = "rng") -> np.random.Generator:
+    """``numpy.random.default_rng(rng)``, with errors that name the argument.
+
+    Accepts what ``default_rng`` accepts (None, a non-negative int or a sequence of them, a
+    ``SeedSequence``, a ``BitGenerator``, a ``Generator``); a Generator is returned as is.
+
+    Examples
+    --------
+    >>> float(generator(0).standard_normal()) == float(np.random.default_rng(0).standard_normal())
+    True
+    >>> generator(-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: rng must be a non-negative integer seed (or a sequence of them), got -1
+    """
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"{name} must be None, a seed, a SeedSequence, a BitGenerator or a "
+                        "Generator, got bool")
+    if isinstance(rng, (np.random.Generator, np.random.BitGenerator, np.random.SeedSequence)) \
+            or rng is None:
+        return np.random.default_rng(rng)
+    if isinstance(rng, (numbers.Integral, list, tuple, np.ndarray)):
+        try:
+            return np.random.default_rng(rng)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{name} must be a non-negative integer seed (or a sequence of them), "
+                             f"got {rng!r}") from None
+    raise TypeError(f"{name} must be None, a seed, a SeedSequence, a BitGenerator or a "
+                    f"Generator, got {type(rng).__name__}")
+
+
+def symmetric_matrix(value, name: str, *, rtol: float = 1e-12) -> np.ndarray:
+    """A finite square matrix that is symmetric to ``rtol`` of its largest entry, symmetrised.
+
+    The tolerance is relative to the matrix's scale (an exact zero next to 1e-17 is
+    rounding, not asymmetry).
+
+    Examples
+    --------
+    >>> float(symmetric_matrix([[1.0, 1e-17], [0.0, 2.0]], "H")[0, 1])
+    5e-18
+    >>> symmetric_matrix([[1.0, 0.1], [0.0, 2.0]], "H")
+    Traceback (most recent call last):
+    ...
+    ValueError: H must be symmetric: max |H - H^T| = 0.1 exceeds 1e-12 * max |H| = 2e-12
+    """
+    arr = finite_array(value, name)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1] or arr.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {arr.shape}")
+    scale = float(np.max(np.abs(arr), initial=0.0))
+    gap = float(np.max(np.abs(arr - arr.T), initial=0.0))
+    if gap > rtol * scale:
+        raise ValueError(f"{name} must be symmetric: max |{name} - {name}^T| = {gap:.3g} exceeds "
+                         f"{rtol:g} * max |{name}| = {rtol * scale:.3g}")
+    return 0.5 * (arr + arr.T)

@@ -22,7 +22,7 @@ from .schedules import (
     ScheduledSGD,
 )
 from .scaling import scaled_batch_size
-from .simulate import run, sample_paths
+from .simulate import run, sample_paths, second_moment_growth
 
 __all__ = [
     "csgd_rate",
@@ -34,6 +34,7 @@ __all__ = [
     "MomentumSGD",
     "Nesterov",
     "check_stability",
+    "second_moment_growth",
     "TorchMomentumSGD",
     "ScaledMomentumSGD",
     "drive",

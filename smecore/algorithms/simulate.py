@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_finite_state, one_of, positive_int, state_vector
+from .._validation import DivergenceError, check_finite_state, one_of, positive_int, state_vector
 from ..estimation.montecarlo import BlockStats, monte_carlo
 from ..estimation.observables import (
     Statistics,
@@ -29,7 +29,7 @@ from .methods import (
     check_stability,
 )
 
-__all__ = ["run", "sample_paths"]
+__all__ = ["run", "sample_paths", "second_moment_growth"]
 
 
 def _observer(algorithm, observe):
@@ -151,6 +151,110 @@ class _SimulateChunk:
         return recorder.result()
 
 
+#: Up to this dimension the second-moment map (a d^2 x d^2 matrix) is built densely.
+_DENSE_MOMENT_DIM = 10
+
+
+def _second_moment_map(affine, lr):
+    """The map S -> B S B^T + lr^2 Sigma_0(S) of SGD's second moments (homogeneous part).
+
+    For an affine law, x' = x - lr G [x; 1] gives E[x' x'^T] = B S B^T + lr^2 Sigma_0(S) plus
+    terms in the mean and constants, with B = I - lr A, S = E[x x^T] and Sigma_0 the part of
+    the noise covariance quadratic in x. The mean follows B; so the second moments stay
+    bounded iff the spectral radius of this map is at most 1.
+    """
+    d = affine.dim
+    B = np.eye(d) - lr * affine.hessian
+    cov = affine.cov[:, :d, :, :d]  # cov[i, j, k, l]: Sigma_0(S)_ik = sum_jl cov[i, j, k, l] S_jl
+
+    def apply(vec):
+        S = vec.reshape(d, d)
+        return (B @ S @ B.T + lr**2 * np.einsum("ijkl,jl->ik", cov, S)).reshape(-1)
+
+    if d <= _DENSE_MOMENT_DIM:
+        return np.kron(B, B) + lr**2 * cov.transpose(0, 2, 1, 3).reshape(d * d, d * d)
+    return apply
+
+
+def _spectral_radius(op, n):
+    if isinstance(op, np.ndarray):
+        return float(np.max(np.abs(np.linalg.eigvals(op))))
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+
+    try:
+        value = eigs(LinearOperator((n, n), matvec=op, dtype=float), k=1, which="LM",
+                     return_eigenvectors=False, tol=1e-10, maxiter=max(1000, 20 * n))
+    except ArpackNoConvergence:
+        return None
+    return float(np.max(np.abs(value)))
+
+
+def second_moment_growth(algorithm, problem):
+    """Factor by which plain SGD's second moments grow per step on an affine problem.
+
+    The spectral radius of the exact second-moment recursion (its part quadratic in x);
+    values above 1 mean E|x_k|^2 grows geometrically although the mean may converge, so
+    Monte Carlo averages of quadratic observables are dominated by rare huge paths.
+
+    Parameters
+    ----------
+    algorithm : SGD
+    problem : StochasticObjective
+        With an affine gradient law (``problem.affine``).
+
+    Returns
+    -------
+    float or None
+        The growth factor, or None if the problem is not affine, the algorithm is not plain
+        SGD, or (for d > 10) the iterative eigenvalue solver did not converge.
+
+    Examples
+    --------
+    >>> from smecore.problems import MultiplicativeQuadratic
+    >>> round(second_moment_growth(SGD(1.5), MultiplicativeQuadratic([1.0])), 12)  # (1 - 1.5)^2 + 1.5^2
+    2.5
+    """
+    if type(algorithm) is not SGD or getattr(problem, "affine", None) is None:
+        return None
+    d = problem.affine.dim
+    return _spectral_radius(_second_moment_map(problem.affine, algorithm.lr), d * d)
+
+
+def _check_second_moments(algorithm, problem, n_steps):
+    """Raise DivergenceError if SGD's second moments grow geometrically (affine laws)."""
+    if n_steps == 0:
+        return
+    rho = second_moment_growth(algorithm, problem)
+    if rho is None or rho <= 1 + 1e-9:
+        return
+    hint = ""
+    if problem.affine.dim <= _DENSE_MOMENT_DIM:  # the largest stable lr, by bisection
+        lo, hi = 0.0, algorithm.lr
+        for _ in range(40):
+            mid = 0.5 * (lo + hi)
+            if _spectral_radius(_second_moment_map(problem.affine, mid), 0) <= 1 + 1e-9:
+                lo = mid
+            else:
+                hi = mid
+        hint = f"; use lr < {lo:.4g}"
+    raise DivergenceError(
+        f"{algorithm!r} is unstable in mean square on this problem: lr = {algorithm.lr:g} makes "
+        f"the second moments of the iterates grow by a factor {rho:.4g} per step (the mean "
+        f"converges), so after {n_steps} steps Monte Carlo averages are dominated by rare huge "
+        f"paths and their standard errors are meaningless{hint}. The exact moments are "
+        "smecore.moments.sgd_moments."
+    )
+
+
+def warn_single_path(n_paths, stacklevel=2):
+    """Warn that one path gives no standard error (the statistics report stderr = inf)."""
+    if isinstance(n_paths, (int, np.integer)) and not isinstance(n_paths, bool) and n_paths == 1:
+        import warnings
+
+        warnings.warn("n_paths=1: one path has no standard error, so every stderr is inf; "
+                      "use n_paths >= 2 for error bars", UserWarning, stacklevel=stacklevel + 1)
+
+
 def _prepare(algorithm, problem, x0, n_steps, record, observe):
     _check_algorithm_and_problem(algorithm, problem)
     x0 = state_vector(x0, problem.dim, "x0")
@@ -160,6 +264,7 @@ def _prepare(algorithm, problem, x0, n_steps, record, observe):
     if observe == "phase" and not algorithm.has_velocity:
         raise ValueError(f"observe='phase' needs a momentum method; {algorithm.name} has no velocity")
     check_stability(algorithm, problem, n_steps)
+    _check_second_moments(algorithm, problem, n_steps)
     return x0, n_steps, steps
 
 
@@ -217,10 +322,16 @@ def run(
     ------
     smecore.DivergenceError
         Up front if the mean iteration diverges on an affine problem
-        (:func:`check_stability`), or as soon as a path leaves
-        ``|x|`` <= 1e100 or becomes non-finite.
+        (:func:`check_stability`), or if plain SGD's second moments do
+        (:func:`second_moment_growth` above 1), naming the largest stable ``lr``; or
+        as soon as a path leaves ``|x|`` <= 1e100 or becomes non-finite.
     ValueError, TypeError
-        On bad arguments, naming them.
+        On bad arguments, naming them (an observable that returns no numbers is named).
+
+    Warns
+    -----
+    UserWarning
+        With ``n_paths=1``: one path has no standard error (every stderr is inf).
 
     Examples
     --------
@@ -234,6 +345,7 @@ def run(
     """
     x0, n_steps, steps = _prepare(algorithm, problem, x0, n_steps, record, observe)
     observables = normalize_observables(observables)
+    warn_single_path(n_paths)
     chunk = _SimulateChunk(algorithm, problem, x0, steps, observables, observe)
     estimates = monte_carlo(
         chunk, n_paths, rng=rng, block_size=block_size, chunk_size=chunk_size, executor=executor

@@ -33,9 +33,16 @@ hspan      a shaded horizontal strip ``[y_low, y_high]``
 points     a scatter point ``(x, y)``
 ========== ==============================================================================
 
-Values are written with 10 significant digits: ample for replotting or comparing, and
-stable against last-bit differences between BLAS builds, so regenerated files only change
-when the numbers do.
+Values are written with 10 significant digits: ample for replotting or comparing.
+
+Files are committed with the book, and every execution of a chapter (``jupyter-book build``,
+nbval, papermill) regenerates them. On another CPU or BLAS build the last digits of the numbers
+differ (more for differences of nearly equal numbers, such as small weak errors), so
+:func:`save_figure_data` does not rewrite an existing file that holds the same table up to
+rounding: same header and text fields, and every number within :data:`RTOL` relative (plus
+:data:`ATOL` times the largest magnitude of its panel's axis, for values at rounding level).
+A run with other parameters or changed code rewrites it; a rerun on another machine leaves a
+clean checkout clean.
 """
 
 from __future__ import annotations
@@ -43,13 +50,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import pathlib
 import warnings
 
 import numpy as np
 
-__all__ = ["COLUMNS", "CSV_COLUMNS", "figure_table", "save_figure_data"]
+__all__ = ["COLUMNS", "CSV_COLUMNS", "RTOL", "ATOL", "figure_table", "save_figure_data",
+           "same_table"]
 
 
 #: Keys of the rows of :func:`figure_table`.
@@ -62,6 +71,15 @@ _COORDS = COLUMNS[8:]
 
 #: Columns of the CSV file; the panel and artist descriptions go to its ``#`` header lines.
 CSV_COLUMNS = ("panel", "artist", "kind") + _COORDS
+
+
+#: Relative tolerance under which a regenerated number counts as unchanged (far below what a
+#: figure shows, far above the rounding differences between machines).
+RTOL = 1e-4
+
+#: Absolute tolerance, as a fraction of the largest magnitude on the same axis of the same
+#: panel: values at rounding level (relative to their panel) count as unchanged.
+ATOL = 1e-9
 
 
 _KINDS_LINE = ("# kinds: line, points (x, y); errorbar (x, y, y_low..y_high, x_low..x_high); "
@@ -263,6 +281,79 @@ def _format(value) -> str:
     return str(value)
 
 
+def _split(text):
+    lines = text.splitlines()
+    header = [ln for ln in lines if ln.startswith("#")]
+    rows = list(csv.reader(ln for ln in lines if not ln.startswith("#")))
+    return header, rows
+
+
+def _number(text):
+    return math.nan if text == "" else float(text)
+
+
+def same_table(old, new, *, rtol=RTOL, atol=ATOL) -> bool:
+    """Whether two data files (as text) hold the same table up to rounding.
+
+    Parameters
+    ----------
+    old, new : str
+        Contents of two files written by :func:`save_figure_data`.
+    rtol : float
+        Relative tolerance of each number.
+    atol : float
+        Absolute tolerance, as a fraction of the largest magnitude among the values of the
+        same axis (x or y columns) in the same panel of ``new``.
+
+    Returns
+    -------
+    bool
+        True if the ``#`` header lines, the columns and every text field are equal, and every
+        number agrees: ``|a - b| <= rtol * max(|a|, |b|) + atol * scale`` (NaNs and empty
+        fields must match exactly).
+
+    Examples
+    --------
+    >>> head = "panel,artist,kind,x,y,x_low,x_high,y_low,y_high\\n"
+    >>> same_table(head + "0,0,line,0.1,1.000000000,,,,\\n", head + "0,0,line,0.1,1.000000001,,,,\\n")
+    True
+    >>> same_table(head + "0,0,line,0.1,1,,,,\\n", head + "0,0,line,0.1,1.001,,,,\\n")
+    False
+    """
+    (old_head, old_rows), (new_head, new_rows) = _split(old), _split(new)
+    if old_head != new_head or len(old_rows) != len(new_rows) or not new_rows:
+        return False
+    if old_rows[0] != new_rows[0] or tuple(new_rows[0]) != CSV_COLUMNS:
+        return False
+    numeric = [i for i, name in enumerate(CSV_COLUMNS) if name in _COORDS]
+    try:
+        a = np.array([[_number(r[i]) for i in numeric] for r in old_rows[1:]], dtype=float)
+        b = np.array([[_number(r[i]) for i in numeric] for r in new_rows[1:]], dtype=float)
+    except (ValueError, IndexError):
+        return False
+    if any(len(r) != len(CSV_COLUMNS) for r in old_rows[1:]):
+        return False
+    text = [i for i in range(len(CSV_COLUMNS)) if i not in numeric]
+    if any([o[i] for i in text] != [n[i] for i in text] for o, n in zip(old_rows[1:], new_rows[1:])):
+        return False
+    a, b = a.reshape(-1, len(numeric)), b.reshape(-1, len(numeric))
+    if not np.array_equal(np.isnan(a), np.isnan(b)):
+        return False
+    # the scale of each value: the largest finite magnitude on its axis in its panel
+    panels = np.array([r[0] for r in new_rows[1:]])
+    axis = np.array([CSV_COLUMNS[i][0] for i in numeric])  # "x" or "y"
+    scale = np.zeros_like(b)
+    magnitude = np.where(np.isfinite(b), np.abs(b), 0.0)
+    for panel in np.unique(panels):
+        rows = panels == panel
+        for name in ("x", "y"):
+            cols = axis == name
+            scale[np.ix_(rows, cols)] = magnitude[np.ix_(rows, cols)].max(initial=0.0)
+    with np.errstate(invalid="ignore"):
+        close = (a == b) | (np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + atol * scale)
+    return bool(np.all(close | np.isnan(a)))
+
+
 def save_figure_data(fig, path) -> pathlib.Path:
     """Write the data behind ``fig`` to a CSV file, for readers to download next to it.
 
@@ -277,7 +368,9 @@ def save_figure_data(fig, path) -> pathlib.Path:
     -------
     pathlib.Path
         The file written: ``#`` lines describing the panels and artists, then the columns
-        ``CSV_COLUMNS``, one row per plotted point (see the module docstring).
+        ``CSV_COLUMNS``, one row per plotted point (see the module docstring). An
+        existing file holding the same table up to rounding (:func:`same_table`) is left
+        untouched, so that rerunning a chapter on another machine changes no committed file.
 
     Raises
     ------
@@ -333,6 +426,12 @@ def save_figure_data(fig, path) -> pathlib.Path:
     writer.writerow(CSV_COLUMNS)
     for row in rows:
         writer.writerow([_format(row[key]) if key in row else "" for key in CSV_COLUMNS])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    text = buffer.getvalue()
+    try:
+        unchanged = path.is_file() and same_table(path.read_text(encoding="utf-8"), text)
+    except (OSError, UnicodeDecodeError):
+        unchanged = False
+    if not unchanged:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
     return path

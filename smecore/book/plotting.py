@@ -17,7 +17,8 @@ import numpy as np
 
 from .figure_data import save_figure_data
 
-__all__ = ["PALETTE", "COLORS", "STYLE", "use_style", "order_plot", "reference_slope", "publish_figure"]
+__all__ = ["PALETTE", "COLORS", "STYLE", "use_style", "order_plot", "reference_slope", "publish_figure",
+           "default_data_dir"]
 
 
 #: Okabe-Ito palette.
@@ -120,6 +121,36 @@ def reference_slope(ax, step_sizes, anchor, order, *, label=None, **kwargs):
     return line
 
 
+def default_data_dir() -> pathlib.Path:
+    """Where :func:`publish_figure` writes figure data when neither argument nor environment says.
+
+    ``figure-data`` if the working directory has that folder (the book's chapters run in
+    ``book/``, whose ``figure-data`` is committed), else ``smecore-figure-data`` in the
+    temporary folder: a chapter run from another folder creates nothing there.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     here = os.getcwd()
+    ...     os.chdir(tmp)
+    ...     try:
+    ...         outside = default_data_dir().name
+    ...         os.mkdir("figure-data")
+    ...         inside = str(default_data_dir())
+    ...     finally:
+    ...         os.chdir(here)
+    >>> outside, inside
+    ('smecore-figure-data', 'figure-data')
+    """
+    import tempfile
+
+    here = pathlib.Path("figure-data")
+    if here.is_dir():
+        return here
+    return pathlib.Path(tempfile.gettempdir()) / "smecore-figure-data"
+
+
 def publish_figure(name, fig, *, render=True, data_dir=None):
     """Put a chapter's figure into the book with its data, and close it.
 
@@ -139,7 +170,14 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
     data_dir : str or os.PathLike, optional
         Folder of the data files, relative to the notebook's working directory. Default:
         ``$SMECORE_FIGURE_DATA_DIR`` if set (``python -m smecore reproduce`` sets it to its
-        output folder, so a rerun never rewrites the book's files), else ``figure-data``.
+        output folder, so a rerun never rewrites the book's files); else ``figure-data`` if
+        the working directory has that folder (a chapter executed in ``book/`` by
+        ``jupyter-book build``, nbval or papermill, whose captions link those files); else
+        ``smecore-figure-data`` in the temporary folder (:func:`tempfile.gettempdir`), so that
+        a run from any other folder (papermill from the repository root, say) leaves no file
+        behind in it. An existing data file that already holds the same numbers up to
+        rounding is not rewritten (:func:`smecore.book.figure_data.same_table`): rerunning a
+        chapter on another machine changes no committed file.
 
     Returns
     -------
@@ -162,7 +200,7 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
             from myst_nb import glue
 
             if data_dir is None:
-                data_dir = os.environ.get("SMECORE_FIGURE_DATA_DIR", "figure-data")
+                data_dir = os.environ.get("SMECORE_FIGURE_DATA_DIR") or default_data_dir()
             save_figure_data(fig, pathlib.Path(data_dir) / f"{name}.csv")
             glue(name, fig, display=False)
     finally:

@@ -90,6 +90,9 @@ def run_chapter(task):
             task["notebook"], task["output"], parameters=task["parameters"],
             cwd=str(pathlib.Path(task["notebook"]).parent), kernel_name=task["kernel"],
             progress_bar=task["progress"],
+            # The kernel runs on this machine and talks to it over loopback TCP; ipykernel's
+            # warning about unencrypted TCP would otherwise interleave with every run's output.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except pm.PapermillExecutionError as exc:
         status = "error"
@@ -132,15 +135,34 @@ def run_chapter(task):
     }
 
 
-def _run_all(tasks, jobs):
+def _run_all(tasks, jobs, progress=True):
+    """Run the tasks, in reading order, or in ``jobs`` processes; return results in task order.
+
+    Progress: one run at a time shows papermill's bar per chapter (its own line, left when
+    done). In parallel, workers draw nothing (bars of several processes moving the cursor
+    over one terminal leave fragments over the summary table); the parent shows one bar of
+    finished chapters and closes it before anything else is printed.
+    """
     if jobs == 1 or len(tasks) <= 1:
         return [run_chapter(t) for t in tasks]
+    from tqdm.auto import tqdm
+
     # Chapters are independent processes (each starts its own kernel); 'spawn' keeps the
     # workers free of whatever threads the parent holds (tqdm's monitor, for one).
     context = multiprocessing.get_context("spawn")
+    results = [None] * len(tasks)
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)),
                                                 mp_context=context) as pool:
-        return list(pool.map(run_chapter, tasks))
+        futures = {pool.submit(run_chapter, {**t, "progress": False}): i
+                   for i, t in enumerate(tasks)}
+        with tqdm(total=len(tasks), desc="chapters", unit="chapter", disable=not progress,
+                  leave=True) as bar:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                bar.set_postfix_str(tasks[i]["name"], refresh=False)
+                bar.update()
+    return results
 
 
 EXAMPLES = """\
@@ -262,6 +284,13 @@ def run(args, parser):
     if args.kernel not in kernels:
         parser.error(f"argument --kernel: no Jupyter kernel {args.kernel!r}; "
                      f"available: {', '.join(kernels) or 'none (pip install ipykernel)'}")
+    try:  # an unwritable --out is bad usage: say so now, not in a traceback after a run
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".smecore-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
     if getattr(args, "mutants", None) is not None:
         return run_mutants(args, parser, root, chapters, out)
 
@@ -272,10 +301,11 @@ def run(args, parser):
         parameters["seed"] = args.seed
     tasks = []
     width = max(map(len, chapters))
-    for position, (name, path) in enumerate(chapters.items()):
-        # One bar per chapter, on its own line (position), labelled with the chapter.
-        progress = False if args.no_progress else {
-            "desc": name.ljust(width), "position": position, "leave": True}
+    for name, path in chapters.items():
+        # One bar per chapter, labelled with it; each is finished (and left on its line)
+        # before the next starts. No tqdm position: bars at positions > 0 move the cursor
+        # and leave fragments over what is printed next.
+        progress = False if args.no_progress else {"desc": name.ljust(width), "leave": True}
         tasks.append({
             "name": name, "notebook": str(path), "output": str(out / "notebooks" / f"{name}.ipynb"),
             "records": str(out / "records" / name), "figure_data": str(out / "figure-data"),
@@ -286,7 +316,7 @@ def run(args, parser):
           f"(quick={args.quick}, seed={args.seed if args.seed is not None else 'default'}, "
           f"jobs={args.jobs}) -> {out}", flush=True)
     started = time.perf_counter()
-    results = _run_all(tasks, args.jobs)
+    results = _run_all(tasks, args.jobs, progress=not args.no_progress)
     total = time.perf_counter() - started
 
     options = {"command": "smecore reproduce " + " ".join(args.argv), "quick": args.quick,

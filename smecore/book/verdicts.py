@@ -6,6 +6,31 @@ record (result id, quantity, value, uncertainty, band, method, seed), which
 the reproduction report collects. When the environment variable
 ``SMECORE_REPORT_DIR`` is set, :meth:`Verdicts.save` writes the records there
 as ``<chapter>.json``.
+
+How values are printed
+----------------------
+A checked cell is compared by nbval with a fresh run on another machine, whose CPU, BLAS
+kernels and thread count change the last bits of every floating-point result. So a verdict
+line shows a value only to the digits it has on *any* IEEE-754 machine
+(:meth:`Verdict.shown_value` owns the rule):
+
+* ``resolution`` (absolute precision, stated by the caller of :meth:`Verdicts.check`): digits
+  below the decade of ``resolution`` are not printed, and a value with ``|value| <
+  resolution`` prints as the bound ``< resolution`` (e.g. ``< 1e-10``). Give it for anything
+  dominated by rounding or cancellation: solver or grid errors, differences of nearly equal
+  numbers, relative errors of identities (``resolution=1e-10`` for a relative error whose
+  band is ``[0, 1e-8]``).
+* ``uncertainty`` (a Monte Carlo standard error, say) sets the resolution when none is given:
+  the value is printed to the decade of its standard error (``1.01 +/- 0.094``), never as a
+  bound, and with at least one significant digit.
+* A band ``[0, tol]`` with ``tol <= 1e-6`` (:data:`ROUNDING_TOLERANCE`) checks an identity to
+  rounding: without an explicit ``resolution`` it gets ``resolution = tol / 100``.
+* Neither: exact values print with ``digits`` (default 3) significant digits; an error measure
+  checked against a band starting at 0 that lies below :data:`ROUNDING_FLOOR` prints as
+  ``< 1e-12``.
+
+``digits`` is always an upper limit. Monte Carlo checks print z-scores
+(:meth:`Verdicts.within_stderr`), whose digits do not depend on the machine.
 """
 
 from __future__ import annotations
@@ -30,14 +55,26 @@ KINDS = ("claim", "consistency", "numerics")
 
 #: Error measures below this (with a band starting at 0) are printed as "< 1e-12".
 ROUNDING_FLOOR = 1e-12
+#: A band [0, tol] with tol at most this checks an identity to rounding error; without an
+#: explicit ``resolution`` its value prints to tol / 100 (e.g. "< 1e-10" for tol = 1e-8).
+ROUNDING_TOLERANCE = 1e-6
 
 
-def _fmt(value, digits):
+def _fmt(value, digits, resolution=None):
+    """``value`` with at most ``digits`` significant digits, none below the decade of ``resolution``."""
     if value is None:
         return "-"
     if isinstance(value, float) and (math.isinf(value) or math.isnan(value)):
         return str(value)
+    if resolution is not None and value != 0:
+        # significant digits down to (and including) the decade of the resolution
+        known = math.floor(math.log10(abs(value))) - math.floor(math.log10(resolution)) + 1
+        digits = max(1, min(digits, known))
     return f"{value:.{digits}g}"
+
+
+def _bound(resolution):
+    return f"< {resolution:.2g}"
 
 
 @dataclass
@@ -53,6 +90,7 @@ class Verdict:
     uncertainty: float | None = None
     passed: bool = False
     kind: str | None = None
+    resolution: float | None = None
 
     def line(self, digits: int = 3) -> str:
         band = f"[{_fmt(self.low, digits)}, {_fmt(self.high, digits)}]"
@@ -63,14 +101,44 @@ class Verdict:
                 f"  band {band}  ({tag})")
 
     def shown_value(self, digits: int = 3) -> str:
-        """The value as printed; errors at rounding level print as '< 1e-12'.
+        """The value as printed: only the digits it has on any IEEE-754 machine.
 
-        Their digits depend on the BLAS build and the order of floating-point
-        operations, so printing them would make stored outputs machine-specific.
+        With a ``resolution``, digits below its decade are dropped and ``|value| <
+        resolution`` prints as ``'< resolution'``; with only an ``uncertainty``, the value is
+        printed to the decade of the uncertainty; otherwise with ``digits`` significant
+        digits, and an error measure below :data:`ROUNDING_FLOOR` (band starting at 0) as
+        ``'< 1e-12'``. Digits that depend on the BLAS build and the order of floating-point
+        operations would make stored outputs machine-specific. See the module docstring.
+
+        Examples
+        --------
+        >>> Verdict("S2", "grid error / weak error", 5.7e-6, 0, 0.01, "backward",
+        ...         resolution=1e-5).shown_value()
+        '< 1e-05'
+        >>> Verdict("S2", "grid error / weak error", 5.09e-5, 0, 0.01, "backward",
+        ...         resolution=1e-5).shown_value()
+        '5e-05'
+        >>> Verdict("S1", "order", 1.0123, 0.8, 1.2, "monte carlo", uncertainty=0.094).shown_value()
+        '1.01'
+        >>> Verdict("S1", "order", 0.968, 0.7, 1.3, "monte carlo", uncertainty=0.28).shown_value()
+        '1'
+        >>> Verdict("L5", "relative error", 3e-11, 0, 1e-8, "exact", resolution=1e-10).shown_value()
+        '< 1e-10'
+        >>> Verdict("L5", "relative error", 3e-13, 0, 1e-8, "exact").shown_value()
+        '< 1e-12'
         """
-        if self.low == 0 and 0 <= self.value < ROUNDING_FLOOR:
-            return f"< {ROUNDING_FLOOR:g}"
-        return _fmt(self.value, digits)
+        value = self.value
+        if not math.isfinite(value):
+            return str(value)
+        if self.resolution is not None:
+            if abs(value) < self.resolution:
+                return _bound(self.resolution)
+            return _fmt(value, digits, self.resolution)
+        if self.uncertainty is not None and math.isfinite(self.uncertainty) and self.uncertainty > 0:
+            return _fmt(value, digits, self.uncertainty)
+        if self.low == 0 and 0 <= value < ROUNDING_FLOOR:
+            return _bound(ROUNDING_FLOOR)
+        return _fmt(value, digits)
 
 
 @dataclass
@@ -104,22 +172,40 @@ class Verdicts:
     started: float = field(default_factory=time.perf_counter)
 
     def check(self, result, quantity, value, low=None, high=None, *, method, uncertainty=None,
-              digits=3, kind=None) -> bool:
+              digits=3, kind=None, resolution=None) -> bool:
         """Check ``low <= value <= high`` (either bound may be None), print and record it.
 
-        ``kind`` is one of ``KINDS``; every chapter verdict declares it.
+        ``kind`` is one of ``KINDS``; every chapter verdict declares it. ``resolution``
+        is the absolute precision the value has on any machine (rounding, cancellation,
+        solver tolerance): the printed value drops the digits below it, and a value smaller
+        than it prints as ``< resolution``. ``uncertainty`` (a standard error) sets the
+        printed precision when no ``resolution`` is given; ``digits`` caps the significant
+        digits. The check itself always uses the exact value. See the module docstring.
         """
+        if resolution is not None:
+            try:
+                resolution = float(resolution)
+            except (TypeError, ValueError):
+                raise TypeError(f"resolution must be a positive number, got {resolution!r}") from None
+            if not (math.isfinite(resolution) and resolution > 0):
+                raise ValueError(f"resolution must be a positive finite number, got {resolution!r}")
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if kind is not None and kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if low is None and high is None:
             raise ValueError("a verdict needs a band: give low, high or both")
+        if (resolution is None and uncertainty is None and low == 0 and high is not None
+                and 0 < high <= ROUNDING_TOLERANCE):
+            # A band [0, tol] with tol at rounding level checks an identity: its value is
+            # rounding noise, so only the bound tol / 100 is machine-independent.
+            resolution = high / 100
         value = float(value)
         ok = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
         v = Verdict(result, quantity, value, None if low is None else float(low),
                     None if high is None else float(high), method,
-                    None if uncertainty is None else float(uncertainty), bool(ok), kind)
+                    None if uncertainty is None else float(uncertainty), bool(ok), kind,
+                    resolution)
         self.records.append(v)
         print(v.line(digits))
         return v.passed

@@ -14,7 +14,8 @@ import numpy as np
 
 from .montecarlo import BlockStats, MCEstimate
 
-__all__ = ["identity", "normalize_observables", "record_steps", "StatsRecorder", "Statistics"]
+__all__ = ["identity", "normalize_observables", "record_steps", "evaluate_observable",
+           "StatsRecorder", "Statistics"]
 
 
 def identity(x):
@@ -56,6 +57,35 @@ def record_steps(record, n_steps) -> np.ndarray:
     return steps.astype(int)
 
 
+def evaluate_observable(name, g, x) -> np.ndarray:
+    """``g(x)`` as a float array of one value (or row) per path, or an error naming ``name``.
+
+    Examples
+    --------
+    >>> evaluate_observable("x", identity, np.ones((2, 1))).shape
+    (2, 1)
+    >>> evaluate_observable("label", lambda x: ["a"] * len(x), np.ones((2, 1)))
+    Traceback (most recent call last):
+    ...
+    TypeError: observable 'label' must return numbers, got ['a', 'a']
+    """
+    raw = g(x)
+    try:
+        values = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        shown = repr(raw)
+        shown = shown if len(shown) < 80 else shown[:77] + "..."
+        raise TypeError(f"observable {name!r} must return numbers, got {shown}") from None
+    if values.shape[:1] != x.shape[:1]:
+        raise ValueError(
+            f"observable {name!r} must return one value (or row) per path, "
+            f"got shape {values.shape} for {x.shape[0]} paths"
+        )
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"observable {name!r} returned non-finite values")
+    return values
+
+
 class StatsRecorder:
     """Collects per-block statistics of observables at record steps."""
 
@@ -66,14 +96,7 @@ class StatsRecorder:
 
     def record(self, x):
         for name, g in self.observables.items():
-            values = np.asarray(g(x), dtype=float)
-            if values.shape[:1] != x.shape[:1]:
-                raise ValueError(
-                    f"observable {name!r} must return one value (or row) per path, "
-                    f"got shape {values.shape} for {x.shape[0]} paths"
-                )
-            if not np.all(np.isfinite(values)):
-                raise ValueError(f"observable {name!r} returned non-finite values")
+            values = evaluate_observable(name, g, x)
             self._stats[name].append(BlockStats.from_values(values, self.sizes))
 
     def result(self) -> dict:
@@ -99,7 +122,11 @@ class Statistics:
     estimates: dict
 
     def __getitem__(self, name) -> MCEstimate:
-        return self.estimates[name]
+        try:
+            return self.estimates[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"no observable named {name!r} was recorded; recorded: "
+                           f"{', '.join(map(repr, self.estimates))}") from None
 
     @property
     def n_paths(self) -> int:

@@ -124,7 +124,14 @@ def weak_error(a, b=None, *, over="max") -> WeakError:
     else:
         mean_b, se_b = _expectation(b, "b")
         if mean_a.shape != mean_b.shape:
-            raise ValueError(f"a and b must have the same shape, got {mean_a.shape} and {mean_b.shape}")
+            hint = ""
+            if mean_a.ndim and mean_b.ndim and mean_a.shape[1:] == mean_b.shape[1:]:
+                hint = (f"; they hold {mean_a.shape[0]} and {mean_b.shape[0]} records: record both "
+                        "at the same times (an SDE solved with m substeps per learning-rate "
+                        "step must record every m-th of its steps, e.g. record=np.arange(n + 1) "
+                        "* m)")
+            raise ValueError(f"a and b must have the same shape, got {mean_a.shape} and "
+                             f"{mean_b.shape}{hint}")
         diff, se = mean_a - mean_b, np.sqrt(se_a**2 + se_b**2)
     if diff.size == 0:
         raise ValueError("a must contain at least one record")

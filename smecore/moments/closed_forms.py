@@ -12,6 +12,13 @@ f(x) = 1/2 sum_i lam_i x_i^2 (eigen-coordinates), summed over the last axis of
 ``eigenvalues``; the time or step argument may be an array and broadcasts
 against the leading axes.
 
+Arguments are validated (a ``TypeError`` or ``ValueError`` naming the argument): learning
+rates, batch sizes and noise variances must be finite and positive (noise variances may be
+0), steps and times non-negative (``inf`` allowed: the stationary limit), and stationary
+quantities exist only inside the stability range (for SGD, 0 < lr lam < 2), where a formula
+would otherwise return a negative "variance". At lam = 0 (a flat direction) the variances are
+the limits lr^2 sigma^2 k (SGD) and lr sigma^2 t (SMEs), not 0/0.
+
 References
 ----------
 Li, Tai & E, Stochastic modified equations and dynamics of stochastic gradient
@@ -32,8 +39,52 @@ def _as(*values):
     return [np.asarray(v, dtype=float) for v in values]
 
 
+def _arg(value, name, *, low=None, strict=False, allow_inf=False):
+    """``value`` as a float array, finite (or +inf if ``allow_inf``) and ``>= low`` (``> low``
+    if ``strict``); else a TypeError or ValueError naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__}")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers, got "
+                        f"{type(value).__name__}") from None
+    bad = np.isnan(arr) | (arr == -np.inf) if allow_inf else ~np.isfinite(arr)
+    if np.any(bad):
+        raise ValueError(f"{name} must be {'finite or +inf' if allow_inf else 'finite'}, "
+                         f"got {value!r}")
+    if low is not None and (np.any(arr < low) or (strict and np.any(arr == low))):
+        raise ValueError(f"{name} must be {'>' if strict else '>='} {low:g}, got {value!r}")
+    return arr
+
+
+def _lr(lr):
+    return _arg(lr, "lr", low=0.0, strict=True)
+
+
 def _noise(lam, noise_var):
-    return lam**2 if noise_var is None else np.asarray(noise_var, dtype=float)
+    return lam**2 if noise_var is None else _arg(noise_var, "noise_var", low=0.0)
+
+
+def _stable(ok, message):
+    if not np.all(ok):
+        raise ValueError(message)
+
+
+def _geometric(a, k):
+    """sum_{j<k} c^j with c = (1 - a)^2, accurate near c = 1 and equal to k at c = 1."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        one_minus_c = a * (2 - a)
+        log_c = 2 * np.where(a < 1, np.log1p(-np.where(a < 1, a, 0.0)), np.log(np.abs(1 - a)))
+        ratio = -np.expm1(k * log_c) / one_minus_c
+        return np.where(k == 0, 0.0, np.where(one_minus_c == 0, k, ratio))
+
+
+def _relaxation(a, t):
+    """(1 - exp(-2 a t)) / (2 a), equal to t at a = 0."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ratio = -np.expm1(-2 * a * t) / (2 * a)
+        return np.where(t == 0, 0.0, np.where(a == 0, t, ratio))
 
 
 def _value_sum(eigenvalues, mean, var):
@@ -43,8 +94,8 @@ def _value_sum(eigenvalues, mean, var):
 
 def _eigen_args(eigenvalues, x0, time):
     """Broadcast the time axis in front of the eigen axis."""
-    lam, x0, time = _as(eigenvalues, x0, time)
-    lam = np.atleast_1d(lam)
+    lam = np.atleast_1d(_arg(eigenvalues, "eigenvalues"))
+    x0, time = _arg(x0, "x0"), _arg(time, "k or t", low=0, allow_inf=True)
     x0 = np.broadcast_to(x0, lam.shape)
     return lam, x0, time[..., None]
 
@@ -57,7 +108,7 @@ def sgd_quadratic_mean(lam, lr, x0, k):
     >>> float(sgd_quadratic_mean(1.0, 0.5, 2.0, 3))
     0.25
     """
-    lam, lr, x0, k = _as(lam, lr, x0, k)
+    lam, lr, x0, k = _arg(lam, "lam"), _lr(lr), _arg(x0, "x0"), _arg(k, "k", low=0, allow_inf=True)
     return (1 - lr * lam) ** k * x0
 
 
@@ -72,10 +123,20 @@ def sgd_quadratic_variance(lam, lr, k, noise_var=None):
     --------
     >>> float(sgd_quadratic_variance(1.0, 0.5, 1))
     0.25
+    >>> float(sgd_quadratic_variance(0.0, 0.1, 10, noise_var=2.0))  # lam = 0: lr^2 k sigma^2
+    0.2
+
+    Raises
+    ------
+    ValueError
+        If ``lr <= 0``, ``k < 0``, ``noise_var < 0`` or any argument is not finite (``k`` may be
+        ``inf`` when ``0 < lr lam < 2``).
     """
-    lam, lr, k = _as(lam, lr, k)
-    contraction = (1 - lr * lam) ** 2
-    return lr**2 * _noise(lam, noise_var) * (1 - contraction**k) / (1 - contraction)
+    lam, lr, k = _arg(lam, "lam"), _lr(lr), _arg(k, "k", low=0, allow_inf=True)
+    a = lr * lam
+    _stable(~np.isinf(k) | ((a > 0) & (a < 2)),
+            "k = inf (the stationary variance) needs 0 < lr * lam < 2")
+    return lr**2 * _noise(lam, noise_var) * _geometric(a, k)
 
 
 def sgd_quadratic_stationary_variance(lam, lr, noise_var=None):
@@ -85,8 +146,17 @@ def sgd_quadratic_stationary_variance(lam, lr, noise_var=None):
     --------
     >>> round(float(sgd_quadratic_stationary_variance(1.0, 0.1)), 10)
     0.0526315789
+
+    Raises
+    ------
+    ValueError
+        Outside the stable range 0 < lr lam < 2, where no stationary law exists (the formula
+        would give a negative or infinite variance).
     """
-    lam, lr = _as(lam, lr)
+    lam, lr = _arg(lam, "lam"), _lr(lr)
+    _stable((lr * lam > 0) & (lr * lam < 2),
+            f"no stationary variance: SGD is stable only for 0 < lr * lam < 2, got lr * lam = "
+            f"{lr * lam!r}")
     return lr * _noise(lam, noise_var) / (lam * (2 - lr * lam))
 
 
@@ -138,8 +208,9 @@ def sme1_quadratic_mean(lam, x0, t):
     >>> round(float(sme1_quadratic_mean(1.0, 1.0, 1.0)), 10)
     0.3678794412
     """
-    lam, x0, t = _as(lam, x0, t)
-    return np.exp(-lam * t) * x0
+    lam, x0, t = _arg(lam, "lam"), _arg(x0, "x0"), _arg(t, "t", low=0, allow_inf=True)
+    with np.errstate(invalid="ignore"):  # lam = 0, t = inf: the mean stays at x0
+        return np.where(lam == 0, 1.0, np.exp(-lam * t)) * x0
 
 
 def sme1_quadratic_variance(lam, lr, t, noise_var=None):
@@ -151,9 +222,12 @@ def sme1_quadratic_variance(lam, lr, t, noise_var=None):
     --------
     >>> round(float(sme1_quadratic_variance(1.0, 0.1, 1.0)), 10)
     0.0432332358
+    >>> float(sme1_quadratic_variance(0.0, 0.1, 2.0, noise_var=1.0))  # lam = 0: lr sigma^2 t
+    0.2
     """
-    lam, lr, t = _as(lam, lr, t)
-    return lr * _noise(lam, noise_var) * -np.expm1(-2 * lam * t) / (2 * lam)
+    lam, lr, t = _arg(lam, "lam"), _lr(lr), _arg(t, "t", low=0, allow_inf=True)
+    _stable(~np.isinf(t) | (lam > 0), "t = inf (the stationary variance) needs lam > 0")
+    return lr * _noise(lam, noise_var) * _relaxation(lam, t)
 
 
 def sme1_quadratic_value(eigenvalues, lr, x0, t, noise_var=None):
@@ -181,8 +255,11 @@ def sme2_quadratic_mean(lam, lr, x0, t):
     >>> round(float(sme2_quadratic_mean(1.0, 0.1, 1.0, 1.0)), 10)
     0.3499377491
     """
-    lam, lr, x0, t = _as(lam, lr, x0, t)
-    return np.exp(-_sme2_rate(lam, lr) * t) * x0
+    lam, lr, x0 = _arg(lam, "lam"), _lr(lr), _arg(x0, "x0")
+    t = _arg(t, "t", low=0, allow_inf=True)
+    a = _sme2_rate(lam, lr)
+    with np.errstate(invalid="ignore"):
+        return np.where(a == 0, 1.0, np.exp(-a * t)) * x0
 
 
 def sme2_quadratic_variance(lam, lr, t, noise_var=None):
@@ -193,9 +270,10 @@ def sme2_quadratic_variance(lam, lr, t, noise_var=None):
     >>> round(float(sme2_quadratic_variance(1.0, 0.1, 1.0)), 10)
     0.0417877891
     """
-    lam, lr, t = _as(lam, lr, t)
+    lam, lr, t = _arg(lam, "lam"), _lr(lr), _arg(t, "t", low=0, allow_inf=True)
     a = _sme2_rate(lam, lr)
-    return lr * _noise(lam, noise_var) * -np.expm1(-2 * a * t) / (2 * a)
+    _stable(~np.isinf(t) | (a > 0), "t = inf (the stationary variance) needs lam + lr lam^2 / 2 > 0")
+    return lr * _noise(lam, noise_var) * _relaxation(a, t)
 
 
 def sme2_quadratic_value(eigenvalues, lr, x0, t, noise_var=None):
@@ -219,7 +297,8 @@ def sgd_multiplicative_second_moment(diag, lr, x0, k, batch_size=1):
     >>> round(float(sgd_multiplicative_second_moment(1.0, 0.1, 1.0, 10)), 10)
     0.1374480313
     """
-    diag, lr, x0, k, B = _as(diag, lr, x0, k, batch_size)
+    diag, lr, x0 = _arg(diag, "diag"), _lr(lr), _arg(x0, "x0")
+    k, B = _arg(k, "k", low=0, allow_inf=True), _arg(batch_size, "batch_size", low=0, strict=True)
     return x0**2 * ((1 - lr * diag) ** 2 + lr**2 / B) ** k
 
 
@@ -231,7 +310,8 @@ def sme1_multiplicative_second_moment(diag, lr, x0, t, batch_size=1):
     >>> round(float(sme1_multiplicative_second_moment(1.0, 0.1, 1.0, 1.0)), 10)
     0.1495686192
     """
-    diag, lr, x0, t, B = _as(diag, lr, x0, t, batch_size)
+    diag, lr, x0 = _arg(diag, "diag"), _lr(lr), _arg(x0, "x0")
+    t, B = _arg(t, "t", low=0, allow_inf=True), _arg(batch_size, "batch_size", low=0, strict=True)
     return x0**2 * np.exp((lr / B - 2 * diag) * t)
 
 
@@ -245,7 +325,8 @@ def sme2_multiplicative_second_moment(diag, lr, x0, t, batch_size=1):
     >>> round(float(sme2_multiplicative_second_moment(1.0, 0.1, 1.0, 1.0)), 10)
     0.1353352832
     """
-    diag, lr, x0, t, B = _as(diag, lr, x0, t, batch_size)
+    diag, lr, x0 = _arg(diag, "diag"), _lr(lr), _arg(x0, "x0")
+    t, B = _arg(t, "t", low=0, allow_inf=True), _arg(batch_size, "batch_size", low=0, strict=True)
     return x0**2 * np.exp((lr / B - 2 * diag - lr * diag**2) * t)
 
 
@@ -257,7 +338,8 @@ def effective_learning_rate(lr, momentum):
     >>> float(effective_learning_rate(0.01, 0.9))
     0.1
     """
-    lr, mu = _as(lr, momentum)
+    lr, mu = _lr(lr), _arg(momentum, "momentum")
+    _stable((mu > -1) & (mu < 1), f"momentum must lie in (-1, 1), got {momentum!r}")
     return lr / (1 - mu)
 
 
@@ -272,7 +354,11 @@ def msgd_stationary_variance(lam, lr, momentum, noise_var):
     >>> round(float(msgd_stationary_variance(1.0, 0.01, 0.9, 1.0)), 10)
     0.0501319261
     """
-    lam, lr, mu, s2 = _as(lam, lr, momentum, noise_var)
+    lam, lr, mu = _arg(lam, "lam"), _lr(lr), _arg(momentum, "momentum")
+    s2 = _arg(noise_var, "noise_var", low=0.0)
+    _stable((mu > -1) & (mu < 1), f"momentum must lie in (-1, 1), got {momentum!r}")
+    _stable((lr * lam > 0) & (lr * lam < 2 * (1 + mu)),
+            "no stationary variance: heavy ball is stable only for 0 < lr * lam < 2 (1 + mu)")
     return lr * s2 * (1 + mu) / (lam * (1 - mu) * (2 * (1 + mu) - lr * lam))
 
 
@@ -284,7 +370,7 @@ def msgd_sme_stationary_variance(lam, lr, momentum, noise_var):
     >>> round(float(msgd_sme_stationary_variance(1.0, 0.01, 0.9, 1.0)), 10)
     0.05
     """
-    lam, s2 = _as(lam, noise_var)
+    lam, s2 = _arg(lam, "lam", low=0.0, strict=True), _arg(noise_var, "noise_var", low=0.0)
     return effective_learning_rate(lr, momentum) * s2 / (2 * lam)
 
 
@@ -298,7 +384,8 @@ def underdamped_stationary_variances(lam, damping, noise_scale):
     >>> [float(v) for v in underdamped_stationary_variances(4.0, 1.0, 2.0)]
     [0.5, 2.0]
     """
-    lam, gamma, s = _as(lam, damping, noise_scale)
+    lam, gamma = _arg(lam, "lam", low=0.0, strict=True), _arg(damping, "damping", low=0.0, strict=True)
+    s = _arg(noise_scale, "noise_scale")
     return s**2 / (2 * gamma * lam), s**2 / (2 * gamma)
 
 
@@ -310,7 +397,7 @@ def critical_damping(lam):
     >>> float(critical_damping(4.0))
     4.0
     """
-    return 2 * np.sqrt(np.asarray(lam, dtype=float))
+    return 2 * np.sqrt(_arg(lam, "lam", low=0.0))
 
 
 def nesterov_deterministic_solution(lam, x0, t):
@@ -359,8 +446,12 @@ def nesterov_stationary_variance(lam, lr, momentum, noise_var):
     >>> round(float(nesterov_stationary_variance(1.0, 0.01, 0.9, 1.0)), 10)
     0.0459931703
     """
-    lam, lr, mu, s2 = _as(lam, lr, momentum, noise_var)
+    lam, lr, mu = _arg(lam, "lam"), _lr(lr), _arg(momentum, "momentum")
+    s2 = _arg(noise_var, "noise_var", low=0.0)
     c = 1 - lr * lam
+    _stable((np.abs(c * mu) < 1) & (np.abs(c * (1 + mu)) < 1 + c * mu),
+            "no stationary variance: Nesterov's recursion x_{k+1} = c (1 + mu) x_k - c mu x_{k-1} "
+            "(c = 1 - lr lam) is unstable for these lr, lam, momentum")
     return (1 + c * mu) * lr**2 * s2 / ((1 - c * mu) * ((1 + c * mu) ** 2 - c**2 * (1 + mu) ** 2))
 
 
@@ -376,7 +467,9 @@ def nesterov_discrete_level(lam, lr, noise_var):
     >>> round(float(nesterov_discrete_level(1.0, 1e-8, 1.0)), 6)
     0.25
     """
-    lam, lr, s2 = _as(lam, lr, noise_var)
+    lam, lr, s2 = _arg(lam, "lam"), _lr(lr), _arg(noise_var, "noise_var", low=0.0)
+    _stable((lr * lam > 0) & (lr * lam < 4 / 3),
+            "the level of SNAG exists only for 0 < lr * lam < 4/3")
     return s2 * (2 - lr * lam) / (2 * lam * (4 - 3 * lr * lam))
 
 
@@ -430,3 +523,26 @@ def online_lsq_fixed_point(c, noise_var):
 # The controlled-SGD closed forms define the cSGD algorithm, so they live with it;
 # they are re-exported here with the other closed forms of the paper.
 from ..algorithms.control import csgd_optimal_multiplier, csgd_optimal_path, csgd_rate  # noqa: E402
+
+
+def _overflow_to_inf(func):
+    """Run ``func`` with numpy's overflow silenced: a huge input gives an honest inf.
+
+    (Validation has already rejected NaN and out-of-range input; overflow of lr * lam, say,
+    then only fails a stability condition or yields +inf.)
+    """
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with np.errstate(over="ignore", under="ignore"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+for _name in __all__:
+    _f = globals()[_name]
+    if callable(_f) and getattr(_f, "__module__", None) == __name__:
+        globals()[_name] = _overflow_to_inf(_f)
+del _name, _f

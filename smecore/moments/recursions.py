@@ -20,7 +20,7 @@ no Monte Carlo error (the worked examples of Li, Tai & E 2019 are of this kind).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,6 +57,9 @@ class Moments:
         E[state state^T] (non-central).
     dim_x : int
         d, the number of position coordinates (the first d of the state).
+    covariance : ndarray, shape (n_rec, n, n), optional
+        The covariance, when the recursion propagated it directly (the algorithms' exact
+        moments do); :attr:`cov` falls back to ``second - mean mean^T`` otherwise.
     """
 
     times: np.ndarray
@@ -64,10 +67,18 @@ class Moments:
     mean: np.ndarray
     second: np.ndarray
     dim_x: int
+    covariance: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def cov(self) -> np.ndarray:
-        """Covariance of the state, shape (n_rec, n, n)."""
+        """Covariance of the state, shape (n_rec, n, n).
+
+        Propagated directly by the algorithms' recursions: ``second - mean mean^T`` loses
+        digits to cancellation when the variance is small against the squared mean (a
+        relative error of 4e-4 with lr = 1e-3 and |x0| = 100).
+        """
+        if self.covariance is not None:
+            return self.covariance
         return self.second - self.mean[:, :, None] * self.mean[:, None, :]
 
     @property
@@ -151,8 +162,10 @@ class Moments:
         d, n = self.dim_x, self.mean.shape[1]
         scale = np.ones(n)
         scale[d:] = factor
+        outer = np.outer(scale, scale)
         return Moments(
-            self.times, self.steps, self.mean * scale, self.second * np.outer(scale, scale), d
+            self.times, self.steps, self.mean * scale, self.second * outer, d,
+            None if self.covariance is None else self.covariance * outer,
         )
 
     def __len__(self) -> int:
@@ -208,28 +221,41 @@ class _AffineRecursion:
     def matrices(self, k):
         """(M0bar_k, Q_k)."""
         Q = self.evaluation(k)
-        return self.base(k) - self.lr * self.P @ self.Gbar @ Q, Q
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.base(k) - self.lr * self.P @ self.Gbar @ Q, Q
 
     def run(self, z0, n_steps, steps, what):
+        """Mean, second moment and covariance of z at the record steps.
+
+        The covariance C is propagated directly, C' = M C M^T + lr^2 P Sigtilde(Q S Q^T) P^T
+        (S = C + m m^T enters only the noise term, a sum without cancellation), so a small
+        variance keeps its digits next to a large mean.
+        """
         N = z0.shape[0]
         lr, P = self.lr, self.P
         fixed = self.matrices(0) if self.constant else None
         mean, second = np.empty((steps.size, N)), np.empty((steps.size, N, N))
-        m, S = z0.copy(), np.outer(z0, z0)
+        cov = np.empty((steps.size, N, N))
+        m, C = z0.copy(), np.zeros((N, N))
         j = 0
         for k in range(n_steps + 1):
             if j < steps.size and steps[j] == k:
-                mean[j], second[j] = m, S
+                mean[j], cov[j] = m, C
+                second[j] = C + np.outer(m, m)
                 j += 1
             if k == n_steps:
                 break
             M, Q = fixed if fixed is not None else self.matrices(k)
-            noise = self.noise(Q @ S @ Q.T)
-            m = M @ m
-            S = M @ S @ M.T + lr**2 * (P @ noise @ P.T)
-            S = 0.5 * (S + S.T)  # keep exact symmetry against rounding drift
-            check_finite_state(S, k + 1, what)
-        return mean, second
+            # Overflow (lr far too large) is caught by the state checks, with a clear message.
+            with np.errstate(over="ignore", invalid="ignore"):
+                S = C + np.outer(m, m)
+                noise = self.noise(Q @ S @ Q.T)
+                m = M @ m
+                C = M @ C @ M.T + np.float64(lr) ** 2 * (P @ noise @ P.T)
+                C = 0.5 * (C + C.T)  # keep exact symmetry against rounding drift
+            check_finite_state(C, k + 1, what)
+            check_finite_state(m, k + 1, what)
+        return mean, second, cov
 
 
 def _validated_common(problem, lr, n_steps, record):
@@ -288,8 +314,8 @@ def sgd_moments(problem, lr, x0, n_steps, *, record=None) -> Moments:
     P[:d] = np.eye(d)
     identity = np.eye(N)
     rec = _AffineRecursion(affine, lr, P, lambda k: identity, lambda k: identity, constant=True)
-    mean, second = rec.run(np.append(x0, 1.0), n_steps, steps, "sgd_moments")
-    return Moments(steps * lr, steps, mean[:, :d], second[:, :d, :d], d)
+    mean, second, cov = rec.run(np.append(x0, 1.0), n_steps, steps, "sgd_moments")
+    return Moments(steps * lr, steps, mean[:, :d], second[:, :d, :d], d, cov[:, :d, :d])
 
 
 def _momentum_matrices(d, mu):
@@ -371,9 +397,9 @@ def momentum_moments(problem, lr, momentum, x0, n_steps, *, v0=None, record=None
     M0 = _momentum_matrices(d, mu)
     Q = _evaluation_matrix(d, 0.0)
     rec = _AffineRecursion(affine, lr, _momentum_embedding(d), lambda k: M0, lambda k: Q, constant=True)
-    mean, second = rec.run(np.concatenate([x0, v0, [1.0]]), n_steps, steps, "momentum_moments")
+    mean, second, cov = rec.run(np.concatenate([x0, v0, [1.0]]), n_steps, steps, "momentum_moments")
     n = 2 * d
-    return Moments(steps * np.sqrt(lr), steps, mean[:, :n], second[:, :n, :n], d)
+    return Moments(steps * np.sqrt(lr), steps, mean[:, :n], second[:, :n, :n], d, cov[:, :n, :n])
 
 
 def nesterov_coefficient(k: int) -> float:
@@ -439,9 +465,9 @@ def nesterov_moments(problem, lr, x0, n_steps, *, momentum=None, record=None) ->
         constant=momentum is not None,
     )
     z0 = np.concatenate([x0, np.zeros(d), [1.0]])
-    mean, second = rec.run(z0, n_steps, steps, "nesterov_moments")
+    mean, second, cov = rec.run(z0, n_steps, steps, "nesterov_moments")
     n = 2 * d
-    return Moments(steps * np.sqrt(lr), steps, mean[:, :n], second[:, :n, :n], d)
+    return Moments(steps * np.sqrt(lr), steps, mean[:, :n], second[:, :n, :n], d, cov[:, :n, :n])
 
 
 def scaled_momentum_moments(problem, step, damping, x0, n_steps, *, record=None) -> Moments:
@@ -513,18 +539,21 @@ def scaled_momentum_moments(problem, step, damping, x0, n_steps, *, record=None)
     cov = np.asarray(affine.cov, dtype=float)
     Mbar = M0 - P @ Gbar @ Q
     z = np.concatenate([x0, np.zeros(d), [1.0]])
-    m, S = z.copy(), np.outer(z, z)
+    m, C = z.copy(), np.zeros((N, N))  # the covariance, propagated directly (no cancellation)
     mean, second = np.empty((steps.size, N)), np.empty((steps.size, N, N))
+    covariance = np.empty((steps.size, N, N))
     j = 0
     for k in range(n_steps + 1):
         if j < steps.size and steps[j] == k:
-            mean[j], second[j] = m, S
+            mean[j], covariance[j] = m, C
+            second[j] = C + np.outer(m, m)
             j += 1
         if k == n_steps:
             break
+        S = C + np.outer(m, m)
         noise = np.einsum("ijkl,jl->ik", cov, Q @ S @ Q.T)
         m = Mbar @ m
-        S = Mbar @ S @ Mbar.T + P @ noise @ P.T
-        S = 0.5 * (S + S.T)
+        C = Mbar @ C @ Mbar.T + P @ noise @ P.T
+        C = 0.5 * (C + C.T)
     n = 2 * d
-    return Moments(steps * h, steps, mean[:, :n], second[:, :n, :n], d)
+    return Moments(steps * h, steps, mean[:, :n], second[:, :n, :n], d, covariance[:, :n, :n])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import positive_int
+from .._validation import generator, positive_int
 from .base import StochasticObjective
 
 __all__ = ["GradientSequence"]
@@ -51,7 +51,7 @@ class GradientSequence:
         self.problem = problem
         self.n_steps = positive_int(n_steps, "n_steps")
         p = int(problem.noise_dim if problem.noise_dim is not None else problem.dim)
-        self.z = np.random.default_rng(rng).standard_normal((self.n_steps, p))
+        self.z = generator(rng).standard_normal((self.n_steps, p))
 
     def __call__(self, y, j):
         if not 0 <= j < self.n_steps:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import finite_array, positive_int
+from .._validation import finite_array, positive_int, symmetric_matrix
 from .base import AffineGradient, StochasticObjective
 
 
@@ -39,12 +39,16 @@ class GaussianQuadratic(StochasticObjective):
             H = np.diag(H)
         if H.ndim != 2 or H.shape[0] != H.shape[1]:
             raise ValueError(f"H must be a square matrix or a vector (its diagonal), got shape {H.shape}")
-        if not np.allclose(H, H.T, rtol=1e-12, atol=0):
-            raise ValueError("H must be symmetric")
+        H = symmetric_matrix(H, "H")  # to rounding of its largest entry
         self.H = H
         self.dim = H.shape[0]
         self.noise_dim = self.dim
         self.batch_size = positive_int(batch_size, "batch_size")
+        with np.errstate(over="ignore", invalid="ignore"):
+            square = H @ H
+        if not np.all(np.isfinite(square)):
+            raise ValueError(f"H is too large: its square (the noise covariance H^2 / B) overflows "
+                             f"(max |H| = {np.max(np.abs(H)):.3g}); rescale the problem")
         d = self.dim
         mean = np.concatenate([H, np.zeros((d, 1))], axis=1)
         cov = np.zeros((d, d + 1, d, d + 1))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import finite_array, positive_float, positive_int
+from .._validation import finite_array, generator, positive_float, positive_int
 from .base import AffineGradient
 from .custom import FiniteSumObjective
 
@@ -51,7 +51,12 @@ class LinearRegression(FiniteSumObjective):
         self.noise_dim = d
         self.batch_size = positive_int(batch_size, "batch_size")
         self.probs = np.full(n, 1.0 / n)
-        self.affine = self._affine_law()
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.affine = self._affine_law()
+        if not (np.all(np.isfinite(self.affine.mean)) and np.all(np.isfinite(self.affine.cov))):
+            raise ValueError("A and y are too large: the gradient noise covariance (fourth powers "
+                             f"of the data, max |A| = {np.max(np.abs(A)):.3g}, max |y| = "
+                             f"{np.max(np.abs(y)):.3g}) overflows; rescale the data")
 
     def _affine_law(self) -> AffineGradient:
         A, y = self.A, self.y
@@ -268,7 +273,7 @@ def make_linear_regression(n_samples, dim, noise=0.1, x_true=None, rng=None) -> 
     n_samples = positive_int(n_samples, "n_samples")
     dim = positive_int(dim, "dim")
     noise = positive_float(noise, "noise", allow_zero=True)
-    gen = np.random.default_rng(rng)
+    gen = generator(rng)
     if x_true is None:
         x_true = gen.standard_normal(dim)
     x_true = finite_array(x_true, "x_true", shape=(dim,))

@@ -13,9 +13,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_finite_state, positive_int
+from .._validation import DivergenceError, check_finite_state, positive_int
+from ..algorithms.methods import SGD, check_stability
+from ..algorithms.simulate import _check_second_moments, warn_single_path
 from ..estimation.montecarlo import BlockStats, monte_carlo
-from ..estimation.observables import Statistics, normalize_observables, record_steps
+from ..estimation.observables import (
+    Statistics,
+    evaluate_observable,
+    normalize_observables,
+    record_steps,
+)
 from ..estimation.streams import DEFAULT_BLOCK_SIZE
 from ..problems.base import StochasticObjective
 from ..sme.equations import sgd_sme
@@ -37,13 +44,9 @@ class _CoupledRecorder:
 
     def record(self, x_sgd, x_sme):
         for name, g in self.observables.items():
-            a = np.asarray(g(x_sgd), dtype=float)
-            b = np.asarray(g(x_sme), dtype=float)
-            if a.shape[:1] != x_sgd.shape[:1]:
-                raise ValueError(f"observable {name!r} must return one value (or row) per path")
+            a = evaluate_observable(name, g, x_sgd)
+            b = evaluate_observable(name, g, x_sme)
             for kind, values in (("sgd", a), ("sme", b), ("diff", a - b)):
-                if not np.all(np.isfinite(values)):
-                    raise ValueError(f"observable {name!r} returned non-finite values")
                 self.stats[f"{kind}:{name}"].append(BlockStats.from_values(values, self.sizes))
 
     def result(self):
@@ -86,6 +89,27 @@ class _CoupledChunk:
             if wanted[k + 1]:
                 recorder.record(x_sgd, x_sme)
         return recorder.result()
+
+
+def _check_solver_stability(sde, lr, substeps, scheme):
+    """Raise DivergenceError if the SME solver's mean iteration diverges (affine drift only).
+
+    The mean of an Euler step is (I + h F) x, of a weak order-2 step
+    (I + h F + (h F)^2 / 2) x, with F the drift matrix and h = lr / substeps.
+    """
+    linear = getattr(sde, "linear", None)
+    if linear is None or not linear.time_homogeneous:
+        return
+    F = np.asarray(linear.drift_matrix(0.0), dtype=float)[:, :-1]
+    z = (lr / substeps) * np.linalg.eigvals(F)
+    growth = np.abs(1 + z if scheme == "euler" else 1 + z + z**2 / 2)
+    worst = float(np.max(growth, initial=0.0))
+    if worst > 1 + 1e-12:
+        raise DivergenceError(
+            f"the SME solver ({scheme}, step h = lr / substeps = {lr / substeps:g}) is unstable "
+            f"on this problem: its mean grows by {worst:.4g} per step; increase substeps "
+            f"(or lower lr = {lr:g})"
+        )
 
 
 def coupled_sgd_sme(
@@ -150,7 +174,9 @@ def coupled_sgd_sme(
     TypeError
         If the problem's noise is not Gaussian.
     smecore.DivergenceError
-        If SGD or the SME solve diverges.
+        Up front, like :func:`smecore.algorithms.run`, if SGD's mean or second moments diverge
+        on an affine problem, or if the SME solver's mean iteration does (step lr / substeps
+        too large); later if a path of SGD or of the SME solve leaves every bounded set.
 
     Examples
     --------
@@ -175,6 +201,10 @@ def coupled_sgd_sme(
     _check_scheme(sde, scheme, "gaussian", allowed=("euler", "weak2"))
     steps = record_steps(record, n_steps)
     observables = normalize_observables(observables)
+    check_stability(SGD(lr), problem, n_steps)
+    _check_second_moments(SGD(lr), problem, n_steps)
+    warn_single_path(n_paths, stacklevel=3)
+    _check_solver_stability(sde, lr, substeps, scheme)
     chunk = _CoupledChunk(problem, sde, lr, n_steps, x0, substeps, scheme, steps, observables)
     estimates = monte_carlo(chunk, n_paths, rng=rng, block_size=block_size,
                             chunk_size=chunk_size, executor=executor)
