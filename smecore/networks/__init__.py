@@ -25,6 +25,8 @@ svag
 sme
     :func:`simulate_sme` (order-1 and order-2 SME by Euler-Maruyama; the
     ``noise=False`` mutant is the gradient flow).
+diagnostics
+    :func:`top_hessian_eigenvalue`, :func:`noise_to_signal`.
 plotting
     Band plots for the chapter.
 """
@@ -36,12 +38,13 @@ _jax.config.update("jax_enable_x64", True)
 from .data import DataError, DigitsData, load_digits_split  # noqa: E402
 from .mlp import MLP, DigitsObjective  # noqa: E402
 from .teacher import TeacherStudent  # noqa: E402
-from .simulate import Trajectories, jax_key, noise_to_signal, simulate  # noqa: E402
+from .simulate import Trajectories, jax_key, simulate  # noqa: E402
+from .diagnostics import noise_to_signal, top_hessian_eigenvalue  # noqa: E402
 from .svag import simulate_svag, svag_coefficients  # noqa: E402
 from .sme import simulate_sme  # noqa: E402
 
 __all__ = [
     "DataError", "DigitsData", "load_digits_split", "MLP", "DigitsObjective", "TeacherStudent",
     "Trajectories", "jax_key", "noise_to_signal", "simulate", "simulate_svag",
-    "svag_coefficients", "simulate_sme",
+    "svag_coefficients", "simulate_sme", "top_hessian_eigenvalue",
 ]

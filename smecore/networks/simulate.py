@@ -284,30 +284,3 @@ def simulate(objective, method, theta0, lr, n_steps, *, batch=1, n_runs=64, mome
     params = [lr, mu, 1.0, 0.0, 0.0, 0.0, 0.0]
     return _run(objective, method, theta0, params, n_steps, n_records, batch, n_runs, rng,
                 executor, block_size, bound, lr, lr, batch_capacity)
-
-
-def noise_to_signal(objective, theta, batch=1):
-    """Noise-to-signal ratio tr(Sigma(theta)) / (batch |grad F(theta)|^2).
-
-    Parameters
-    ----------
-    objective : DigitsObjective
-        Must provide ``sigma_trace``.
-    theta : array_like, shape (dim,)
-    batch : int, default 1
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> from smecore.networks import DigitsObjective, MLP, load_digits_split
-    >>> obj = DigitsObjective(MLP((64, 32, 10)), load_digits_split(200))
-    >>> noise_to_signal(obj, obj.model.init(0)) > 1
-    True
-    """
-    theta = objective.check_theta(theta, "theta")
-    _check_pos(batch, "batch", integer=True)
-    g = objective.grad(theta)
-    return float(objective.sigma_trace(theta) / (batch * jnp.sum(g**2)))
