@@ -80,6 +80,18 @@ class MLP:
         return np.concatenate(parts)
 
 
+@jax.jit
+def _centred_sq_norms(G):
+    return jnp.mean(jnp.sum((G - G.mean(axis=0)) ** 2, axis=1))
+
+
+def _sigma_trace(objective, theta):
+    cache = objective.__dict__.setdefault("_program_cache", {})
+    if "per_sample_grads" not in cache:
+        cache["per_sample_grads"] = jax.jit(objective.per_sample_grads)
+    return _centred_sq_norms(cache["per_sample_grads"](theta))
+
+
 class DigitsObjective(NetworkObjective):
     """Mean cross-entropy of an :class:`MLP` on the training part of a :class:`DigitsData`.
 
@@ -201,8 +213,7 @@ class DigitsObjective(NetworkObjective):
 
     def sigma_trace(self, theta):
         """tr Sigma(theta) = (1/n) sum_i |g_i - gbar|^2 (per-sample gradients, chunk-free)."""
-        G = self.per_sample_grads(theta)
-        return jnp.mean(jnp.sum((G - G.mean(axis=0)) ** 2, axis=1))
+        return _sigma_trace(self, theta)
 
     # metrics -------------------------------------------------------------------------------
     def metrics(self, theta):
