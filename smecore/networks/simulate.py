@@ -151,7 +151,7 @@ def _block_program(objective, method, capacity, n_records, bound):
             state, bad = carry
             new = step(state, jax.random.fold_in(key, k), p)
             x = new[0]
-            isbad = ~jnp.all(jnp.isfinite(x)) | (jnp.max(jnp.abs(x)) > bound)
+            isbad = ~(jnp.max(jnp.abs(x)) <= bound)  # also True for NaN and inf
             bad = jnp.where((bad < 0) & isbad, k + 1, bad)
             return new, bad
 
