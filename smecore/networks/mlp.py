@@ -125,6 +125,15 @@ class DigitsObjective(NetworkObjective):
     Sigma v = (1/n) sum_i (g_i . v - mean) g_i costs one ``jvp`` (all g_i . v) and one
     ``vjp``.
 
+    References
+    ----------
+    Q. Li, C. Tai, W. E, "Stochastic Modified Equations and Dynamics of Stochastic Gradient
+    Algorithms I: Mathematical Foundations", JMLR 20(40), 2019.
+
+    Z. Li, S. Malladi, S. Arora, "On the Validity of Modeling SGD with Stochastic Differential
+    Equations (SDEs)", NeurIPS 2021 (arXiv:2102.12470); public code: GitHub
+    ``sadhikamalladi/svag``, ``pl_modules/exp_modules.py``.
+
     Examples
     --------
     >>> from smecore.networks import load_digits_split

@@ -267,6 +267,11 @@ def simulate(objective, method, theta0, lr, n_steps, *, batch=1, n_runs=64, mome
     ValueError, TypeError
         On invalid arguments.
 
+    References
+    ----------
+    Q. Li, C. Tai, W. E, "Stochastic Modified Equations and Dynamics of Stochastic Gradient
+    Algorithms I: Mathematical Foundations", JMLR 20(40), 2019.
+
     Examples
     --------
     >>> from smecore.networks import TeacherStudent

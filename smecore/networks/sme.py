@@ -56,6 +56,11 @@ def simulate_sme(objective, theta0, lr, n_steps, *, batch=1, order=1, substeps=1
     correction competes with an O(lr) solver error; use ``substeps >= 4`` when the order-2
     SME itself is the object of study.
 
+    References
+    ----------
+    Q. Li, C. Tai, W. E, "Stochastic Modified Equations and Dynamics of Stochastic Gradient
+    Algorithms I: Mathematical Foundations", JMLR 20(40), 2019.
+
     Examples
     --------
     >>> from smecore.networks import TeacherStudent

@@ -35,6 +35,12 @@ def svag_coefficients(l):
     -------
     (float, float)
 
+    References
+    ----------
+    Z. Li, S. Malladi, S. Arora, "On the Validity of Modeling SGD with Stochastic Differential
+    Equations (SDEs)", NeurIPS 2021 (arXiv:2102.12470); public code: GitHub
+    ``sadhikamalladi/svag``, ``pl_modules/exp_modules.py``.
+
     Examples
     --------
     >>> svag_coefficients(1)
@@ -81,6 +87,12 @@ def simulate_svag(objective, theta0, lr, n_steps, l, *, batch=1, n_runs=64, n_re
     ------
     smecore.DivergenceError
         With the SVAG step at which a run diverged.
+
+    References
+    ----------
+    Z. Li, S. Malladi, S. Arora, "On the Validity of Modeling SGD with Stochastic Differential
+    Equations (SDEs)", NeurIPS 2021 (arXiv:2102.12470); public code: GitHub
+    ``sadhikamalladi/svag``, ``pl_modules/exp_modules.py``.
 
     Examples
     --------

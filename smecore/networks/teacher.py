@@ -40,6 +40,11 @@ class TeacherStudent(NetworkObjective):
         Seed for the inputs, the test inputs and the teacher's weights.
     activation : {"tanh", "softplus"}
 
+    References
+    ----------
+    Q. Li, C. Tai, W. E, "Stochastic Modified Equations and Dynamics of Stochastic Gradient
+    Algorithms I: Mathematical Foundations", JMLR 20(40), 2019.
+
     Examples
     --------
     >>> ts = TeacherStudent(50, (3, 8, 1), noise=0.5, rng=0)
