@@ -129,12 +129,13 @@ def test_results_do_not_depend_on_blocks_or_executor(teacher):
     a = simulate(obj, "sgd", theta, 0.1, 10, **kw)
     with ThreadPoolExecutor(2) as ex:
         b = simulate(obj, "sgd", theta, 0.1, 10, block_size=3, executor=ex, **kw)
-    assert np.array_equal(a.final, b.final)
+    assert np.max(np.abs(a.final - b.final)) < 1e-12
     # metrics are reductions over the data; their last bits may depend on the block shape
     assert np.allclose(a.metrics["train_loss"], b.metrics["train_loss"], rtol=1e-12, atol=0)
     c = simulate_sme(obj, theta, 0.1, 4, n_runs=5, n_records=2, rng=1)
     d = simulate_sme(obj, theta, 0.1, 4, n_runs=5, n_records=2, rng=1, block_size=2)
-    assert np.array_equal(c.final, d.final)
+    # same random draws; XLA may order reductions differently for another block shape
+    assert np.max(np.abs(c.final - d.final)) < 1e-12
 
 
 def test_no_noise_mutant_is_gradient_flow_and_gd_limit(small):

@@ -9,8 +9,10 @@ when JAX finds one.
 
 Random numbers: ``rng`` (anything ``numpy.random.default_rng`` accepts) gives one root
 JAX key (:func:`jax_key`); run ``i`` uses ``fold_in(root, i)`` and its step ``k`` uses
-``fold_in(run_key, k)``. A run's path therefore depends only on ``rng`` and ``i``, not on
-how the runs are split into blocks or spread over an executor.
+``fold_in(run_key, k)``. A run's random draws therefore depend only on ``rng`` and ``i``, not
+on how the runs are split into blocks or spread over an executor; its path is the same up to
+rounding (XLA may order a reduction differently for another block shape; the tests bound the
+difference by 1e-12).
 """
 
 from __future__ import annotations
@@ -245,7 +247,7 @@ def simulate(objective, method, theta0, lr, n_steps, *, batch=1, n_runs=64, mome
         Anything ``numpy.random.default_rng`` accepts.
     executor : object with a ``map`` method, optional
         Maps the run blocks (e.g. ``concurrent.futures.ThreadPoolExecutor``); the result
-        does not depend on it nor on ``block_size``.
+        does not depend on it nor on ``block_size`` (same random draws; equal up to rounding).
     block_size : int, optional
         Runs per compiled block (default: all runs in one block).
     bound : float, default 1e6
