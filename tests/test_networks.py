@@ -233,3 +233,24 @@ def test_diagnostics(small):
     G = obj.per_sample_grads(theta)
     nsr = float(jnp.sum((G - G.mean(0)) ** 2) / obj.n / jnp.sum(obj.grad(theta) ** 2))
     assert noise_to_signal(obj, theta, batch=2) == pytest.approx(nsr / 2, rel=1e-12)
+
+
+def test_order2_sme_step_uses_the_hvp_drift(teacher):
+    ts, theta = teacher
+    lr = 0.1
+    tr = simulate_sme(ts, theta, lr, 1, order=2, noise=False, n_runs=1, n_records=1, rng=0)
+    g = ts.grad(theta)
+    expected = theta - lr * (g + 0.5 * lr * ts.hvp(theta, g))
+    assert np.max(np.abs(tr.final[0] - np.asarray(expected))) < 1e-13
+
+
+def test_nesterov_matches_a_plain_loop(teacher):
+    ts, theta = teacher
+    from smecore.networks import jax_key
+    tr = simulate(ts, "nesterov", theta, 0.05, 10, momentum=0.7, n_runs=1, n_records=1, rng=3)
+    key = jax.random.fold_in(jax_key(3), 0)
+    x, y = theta, theta
+    for k in range(10):
+        x_new = y - 0.05 * ts.minibatch_grad(y, jax.random.fold_in(key, k), 1.0)
+        x, y = x_new, x_new + 0.7 * (x_new - x)
+    assert np.max(np.abs(tr.final[0] - np.asarray(x))) < 1e-13
