@@ -74,7 +74,16 @@ RESULTS = {
     "D1": "explicit dynamics: the OU example, descent and fluctuation phases, stationary levels",
     "D2": "mini-batch / linear scaling rule eta/B (this book)",
     "A1": "asymptotic expansion and the adaptive learning rate cSGD (Li, Tai & E 2017)",
+    # Beyond the toy problems.
+    "NW1": "SVAG converges to the SME of SGD on a neural network (Li, Malladi & Arora 2021)",
+    "NW2": "gradient noise matters on a network, and the SME reproduces its effect",
+    "NW3": "the linear scaling rule on a network: where it holds and where it fails",
     # Where the SME went next: claims of citing works, checked where they can be.
+    "HD1": "critical step size c/N: exact recursion and limit ODE with its diffusive corrector",
+    "HD2": "OU fluctuations near the fixed point of the high-dimensional limit",
+    "HD3": "a single neuron's summary-statistic ODEs with the corrector",
+    "HS1": "homogenized SGD and the Volterra equation of its risk (Paquette et al.)",
+    "HS2": "l2-adversarial least squares: adaptive rate and ridge, non-monotone risk (Sabelli)",
     "IR1": "gradient descent follows the modified flow of f + (eta/4)|grad f|^2 to O(eta^2) "
            "(Barrett & Dherin 2021)",
     "IR2": "random reshuffling follows Smith et al.'s modified loss, not the with-replacement one",
