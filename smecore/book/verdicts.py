@@ -24,7 +24,8 @@ line shows a value only to the digits it has on *any* IEEE-754 machine
   the value is printed to the decade of its standard error (``1.01 +/- 0.094``), never as a
   bound, and with at least one significant digit.
 * A band ``[0, tol]`` with ``tol <= 1e-6`` (:data:`ROUNDING_TOLERANCE`) checks an identity to
-  rounding: without an explicit ``resolution`` it gets ``resolution = tol / 100``.
+  rounding: without an explicit ``resolution`` it gets ``resolution = tol``, so a passing
+  value prints as a bound (``< 1e-12`` when it is below :data:`ROUNDING_FLOOR`).
 * Neither: exact values print with ``digits`` (default 3) significant digits; an error measure
   checked against a band starting at 0 that lies below :data:`ROUNDING_FLOOR` prints as
   ``< 1e-12``.
@@ -56,7 +57,7 @@ KINDS = ("claim", "consistency", "numerics")
 #: Error measures below this (with a band starting at 0) are printed as "< 1e-12".
 ROUNDING_FLOOR = 1e-12
 #: A band [0, tol] with tol at most this checks an identity to rounding error; without an
-#: explicit ``resolution`` its value prints to tol / 100 (e.g. "< 1e-10" for tol = 1e-8).
+#: explicit ``resolution`` a passing value prints as a bound ("< 1e-12" or "< tol").
 ROUNDING_TOLERANCE = 1e-6
 
 
@@ -198,8 +199,9 @@ class Verdicts:
         if (resolution is None and uncertainty is None and low == 0 and high is not None
                 and 0 < high <= ROUNDING_TOLERANCE):
             # A band [0, tol] with tol at rounding level checks an identity: its value is
-            # rounding noise, so only the bound tol / 100 is machine-independent.
-            resolution = high / 100
+            # rounding noise, so only a bound is machine-independent (values well below tol
+            # print as "< 1e-12" through ROUNDING_FLOOR, the others as "< tol").
+            resolution = high
         value = float(value)
         ok = math.isfinite(value) and (low is None or value >= low) and (high is None or value <= high)
         v = Verdict(result, quantity, value, None if low is None else float(low),
