@@ -161,7 +161,7 @@ class Verdicts:
     True
     >>> v.check("S2", "closed form vs engine, relative error", 3.1e-16, 0, 1e-10, method="exact",
     ...         kind="consistency")
-    PASS  S2  closed form vs engine, relative error: < 1e-12  band [0, 1e-10]  (exact; consistency)
+    PASS  S2  closed form vs engine, relative error: < 1e-10  band [0, 1e-10]  (exact; consistency)
     True
     >>> v.all_passed
     True
