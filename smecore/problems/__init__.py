@@ -6,6 +6,9 @@ from .multiplicative import MultiplicativeQuadratic
 from .nonlinear import DoubleWell
 from .quadratic import GaussianQuadratic
 from .oracles import GradientSequence
+from .logistic import LogisticRegression
+from .persample import PerSampleObjective
+from .sampling import SCHEMES as SAMPLING_SCHEMES
 from .regression import LinearRegression, make_linear_regression
 from .two_point import TwoPointQuadratic
 
@@ -20,6 +23,9 @@ __all__ = [
     "DoubleWell",
     "FiniteSumObjective",
     "FunctionObjective",
+    "LogisticRegression",
+    "PerSampleObjective",
+    "SAMPLING_SCHEMES",
     "TwoPointQuadratic",
     "GradientSequence",
 ]

@@ -43,6 +43,8 @@ class FiniteSumObjective(StochasticObjective):
     """
 
     probs: np.ndarray
+    #: Mini-batch sampling scheme (see :mod:`smecore.problems.sampling`).
+    sampling: str = "with_replacement"
 
     @property
     def n_components(self) -> int:
@@ -52,6 +54,23 @@ class FiniteSumObjective(StochasticObjective):
     @property
     def _uniform(self) -> bool:
         return bool(np.all(self.probs == self.probs[0]))
+
+    @classmethod
+    def from_callables(cls, dim, n_samples, loss, grad, hessian=None, **options):
+        """A finite sum from per-sample callables: :class:`~smecore.problems.PerSampleObjective`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a = np.array([0.0, 2.0])
+        >>> p = FiniteSumObjective.from_callables(1, 2, lambda x: 0.5 * (x - a) ** 2,
+        ...                                       lambda x: (x - a)[..., None])
+        >>> p.grad([0.0]), p.noise_cov([0.0])
+        (array([-1.]), array([[1.]]))
+        """
+        from .persample import PerSampleObjective
+
+        return PerSampleObjective(dim, n_samples, loss, grad, hessian, **options)
 
     # -- components (subclasses) ---------------------------------------------
     def component_values(self, x):
@@ -110,8 +129,60 @@ class FiniteSumObjective(StochasticObjective):
         x = self._points(x)
         if x.ndim != 2:
             raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
-        idx = self.sample_indices(x.shape[0], rng)
+        if self.sampling == "with_replacement":
+            idx = self.sample_indices(x.shape[0], rng)
+        else:
+            idx = self._sampler.indices(x.shape[0], rng)
         return self.grads_at_indices(x, idx).mean(axis=1)
+
+    def with_sampling(self, sampling) -> "FiniteSumObjective":
+        """A copy drawing its mini-batches by the scheme ``sampling``.
+
+        ``"with_replacement"`` (default), ``"reshuffling"`` (without
+        replacement within an epoch) or ``"cycling"`` (fixed order); their
+        noise laws are in :mod:`smecore.problems.sampling`. ``noise_cov``
+        stays the with-replacement covariance Sigma/B (the SME's);
+        :meth:`step_noise_cov` gives the scheme's.
+
+        Examples
+        --------
+        >>> from smecore.problems.nonlinear import DoubleWell
+        >>> DoubleWell().with_sampling("cycling").sampling
+        'cycling'
+        """
+        from .sampling import EpochSampler, check_scheme
+
+        sampling = check_scheme(sampling)
+        if sampling != "with_replacement" and not self._uniform:
+            raise ValueError(f"sampling {sampling!r} needs uniform probs (equal weights)")
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.sampling = sampling
+        new._sampler = EpochSampler(sampling, self.n_components, self.batch_size)
+        if sampling != "with_replacement":
+            # Fast paths that draw indices themselves would ignore the scheme.
+            new.grad_transposed_at = None
+            new.draw_indices_transposed = None
+        else:
+            new.__dict__.pop("grad_transposed_at", None)
+            new.__dict__.pop("draw_indices_transposed", None)
+        return new
+
+    def with_batch_size(self, batch_size) -> "FiniteSumObjective":
+        new = super().with_batch_size(batch_size)
+        return new if new.sampling == "with_replacement" else new.with_sampling(new.sampling)
+
+    def step_noise_cov(self, x):
+        """Covariance of one step's mini-batch gradient under ``sampling``, shape (..., d, d).
+
+        Equals :meth:`noise_cov` for sampling with replacement; see
+        :func:`smecore.problems.sampling.scheme_noise_cov` for the others.
+        """
+        from .sampling import scheme_noise_cov
+
+        if self.sampling == "with_replacement":
+            return self.noise_cov(x)
+        return scheme_noise_cov(self.component_grads(self._points(x)), self.sampling, self.batch_size)
 
 
 def _check_probs(probs, m, name="probs") -> np.ndarray:
