@@ -105,6 +105,7 @@ def coupled_sgd_sme(
     block_size=DEFAULT_BLOCK_SIZE,
     chunk_size=None,
     executor=None,
+    progress=None,
 ) -> Statistics:
     """SGD and its SME driven by the same Gaussian noise (coupling).
 
@@ -136,7 +137,7 @@ def coupled_sgd_sme(
     scheme : {"euler", "weak2"}
         SME solver (Gaussian increments; weak2's auxiliary variables are
         extra independent normals).
-    n_paths, rng, record, observables, block_size, chunk_size, executor
+    n_paths, rng, record, observables, block_size, chunk_size, executor, progress
         As in :func:`solve_sde`; ``record`` counts SGD steps.
 
     Returns
@@ -177,5 +178,6 @@ def coupled_sgd_sme(
     observables = normalize_observables(observables)
     chunk = _CoupledChunk(problem, sde, lr, n_steps, x0, substeps, scheme, steps, observables)
     estimates = monte_carlo(chunk, n_paths, rng=rng, block_size=block_size,
-                            chunk_size=chunk_size, executor=executor)
+                            chunk_size=chunk_size, executor=executor, progress=progress,
+                            desc=f"coupled SGD/SME: {n_steps} steps")
     return Statistics(steps * lr, steps, estimates)
