@@ -174,6 +174,49 @@ class LogisticRegression(FiniteSumObjective):
             h = np.einsum("...mkl,mij->...mkilj", curv, outer).reshape(z.shape[:-1] + (self.dim, self.dim))
         return h + self.l2 * np.eye(self.dim)
 
+    # -- binary: f, grad f, its Hessian and Sigma by matrix products over the samples ---------
+    def _binary_residuals(self, x):
+        """(x, r) with r_i = s(a_i.x) - t_i, shape (..., m)."""
+        x = self._points(x)
+        return x, _sigmoid(x @ self.features.T) - (self.codes == 1)
+
+    @property
+    def _outer_flat(self):
+        """a_i a_i^T, flattened: shape (m, q*q)."""
+        cached = self.__dict__.get("_outer_cache")
+        if cached is None or cached[0] is not self.features:
+            A = self.features
+            cached = (A, (A[:, :, None] * A[:, None, :]).reshape(A.shape[0], -1))
+            self.__dict__["_outer_cache"] = cached
+        return cached[1]
+
+    def grad(self, x):
+        if self.multinomial:
+            return super().grad(x)
+        x, r = self._binary_residuals(x)
+        return (r @ self.features) / self.n_samples + self.l2 * x
+
+    def hessian(self, x):
+        if self.multinomial:
+            return super().hessian(x)
+        x = self._points(x)
+        s = _sigmoid(x @ self.features.T)
+        h = ((s * (1 - s)) @ self._outer_flat / self.n_samples).reshape(x.shape[:-1] + (self.dim, self.dim))
+        return h + self.l2 * np.eye(self.dim)
+
+    def noise_cov(self, x):
+        """Sigma(x)/B; for binary problems (1/m) sum_i r_i^2 a_i a_i^T - gbar gbar^T, gbar = (1/m) sum_i r_i a_i.
+
+        The penalty's gradient lam x is common to every sample and cancels.
+        """
+        if self.multinomial:
+            return super().noise_cov(x)
+        x, r = self._binary_residuals(x)
+        m, d = self.n_samples, self.dim
+        second = ((r * r) @ self._outer_flat / m).reshape(x.shape[:-1] + (d, d))
+        gbar = r @ self.features / m
+        return (second - gbar[..., :, None] * gbar[..., None, :]) / self.batch_size
+
     def grads_at_indices(self, x, idx):
         # Only the sampled rows: (n, B, q) features, not all m.
         A = self.features[idx]

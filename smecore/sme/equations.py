@@ -558,3 +558,9 @@ mutants.register(mutants.Mutant("S2", "no-correction", "sgd_sme", {"correction":
                                 "order-2 SME with c = 0: no (eta/4) grad |grad f|^2 correction"))
 mutants.register(mutants.Mutant("S2", "correction-1/2", "sgd_sme", {"correction": 0.5},
                                 "order-2 SME with c = 1/2 in place of 1/4"))
+# The same wrong equations for the chapter "Your own problem" (result U1: orders of the SMEs
+# of SGD on a user's logistic regression).
+for _name, _kw, _what in (("no-noise", {"noise": False}, "the SME without its noise term"),
+                          ("no-correction", {"correction": 0.0}, "order-2 SME with c = 0"),
+                          ("correction-1/2", {"correction": 0.5}, "order-2 SME with c = 1/2")):
+    mutants.register(mutants.Mutant("U1", _name, "sgd_sme", _kw, _what))
