@@ -9,6 +9,7 @@ noise covariance Sigma(x)/B is exact too (:class:`FiniteSumObjective`).
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from .._validation import finite_array, positive_float, positive_int
 from .custom import FiniteSumObjective
@@ -18,7 +19,7 @@ __all__ = ["LogisticRegression"]
 
 
 def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))  # stable for any z
+    return expit(z)  # stable for any z, and several times faster than a tanh form
 
 
 def _softmax(z):
