@@ -405,3 +405,15 @@ def test_scheme_spread_and_plain_error_run():
     out = scheme_spread(p, 0.1, 1.0, [2.0, -2.0, 0.0], schemes=["with_replacement", "reshuffling"],
                         n_paths=400, rng=0)
     assert set(out) == {"with_replacement", "reshuffling", "sme"}
+
+
+def test_linear_regression_schemes_bypass_its_fast_path():
+    p = sc.make_linear_regression(8, 2, rng=0)
+    full = p.with_batch_size(8).with_sampling("cycling")  # one batch = all data: gradient descent
+    stats = sc.run(sc.SGD(0.1), full, [1.0, -1.0], 5, n_paths=50, rng=0, record=[5])
+    x = np.array([1.0, -1.0])
+    for _ in range(5):
+        x = x - 0.1 * p.grad(x)
+    assert np.allclose(stats["x"].mean[-1], x, atol=1e-14) and np.all(stats["x"].stderr[-1] < 1e-12)
+    back = full.with_sampling("with_replacement")
+    assert callable(back.grad_transposed_at) and back.sampling == "with_replacement"

@@ -8,7 +8,6 @@ from .quadratic import GaussianQuadratic
 from .oracles import GradientSequence
 from .logistic import LogisticRegression
 from .persample import PerSampleObjective
-from .sampling import SCHEMES as SAMPLING_SCHEMES
 from .regression import LinearRegression, make_linear_regression
 from .two_point import TwoPointQuadratic
 
@@ -25,7 +24,6 @@ __all__ = [
     "FunctionObjective",
     "LogisticRegression",
     "PerSampleObjective",
-    "SAMPLING_SCHEMES",
     "TwoPointQuadratic",
     "GradientSequence",
 ]

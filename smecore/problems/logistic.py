@@ -1,6 +1,6 @@
 """L2-regularised logistic regression (binary and multinomial) as a finite sum.
 
-Each sample i contributes f_i(x) = l(x; a_i, y_i) + (lam / 2) |x|^2, with the
+Each sample i contributes f_i(x) = l(x; a_i, y_i) + ``(lam / 2) |x|^2``, with the
 cross-entropy loss l of a linear model; f is the mean of the f_i. Component
 values, gradients and Hessians are exact (closed forms), so the gradient
 noise covariance Sigma(x)/B is exact too (:class:`FiniteSumObjective`).
@@ -29,18 +29,18 @@ def _softmax(z):
 
 
 class LogisticRegression(FiniteSumObjective):
-    """Mean cross-entropy of a linear classifier plus (lam/2)|x|^2, a finite sum over the data.
+    """Mean cross-entropy of a linear classifier plus ``(lam/2) |x|^2``, a finite sum over the data.
 
     With features a_i (an intercept column 1 appended when ``intercept``)
     of length q and K classes:
 
     - binary (K = 2): x has length d = q and
-      f_i(x) = log(1 + exp(a_i.x)) - t_i a_i.x + (lam/2)|x|^2, t_i = 1 for
+      ``f_i(x) = log(1 + exp(a_i.x)) - t_i a_i.x + (lam/2) |x|^2``, t_i = 1 for
       the second class, 0 for the first; grad f_i = (s(a_i.x) - t_i) a_i + lam x,
       Hessian s(1 - s) a_i a_i^T + lam I, s the logistic sigmoid.
     - multinomial (K > 2, or ``multinomial=True``): x = vec(W), W of shape
       (K, q) row by row, d = K q, and f_i = logsumexp(W a_i) - (W a_i)_{y_i}
-      + (lam/2)|W|^2; grad f_i = (p_i - e_{y_i}) a_i^T + lam W with
+      + ``(lam/2) |W|^2``; grad f_i = (p_i - e_{y_i}) a_i^T + lam W with
       p_i = softmax(W a_i); Hessian (diag p_i - p_i p_i^T) kron a_i a_i^T + lam I.
 
     The penalty covers every parameter (intercept included), so f is

@@ -26,9 +26,7 @@ Three schemes choose the batch of step k:
     divides m, and their (empirical, over the epoch) covariance is
     (1/n_b) sum_j (g_{batch j} - grad f)(g_{batch j} - grad f)^T.
 
-How the epoch state stays reproducible
---------------------------------------
-``sample_grad(x, rng)`` does not receive the step number. The sampler counts
+*How the epoch state stays reproducible.* ``sample_grad(x, rng)`` does not receive the step number. The sampler counts
 the calls made with the same random source: the k-th call with a given
 ``rng`` object is step k (every algorithm of :mod:`smecore.algorithms` draws
 one mini-batch per step). For a :class:`~smecore.estimation.PathRandom` the

@@ -9,6 +9,7 @@ from .momentum import (
     sme_expectation,
 )
 from .onestep import affine_weak_errors, backward_weak_errors
+from .own_problem import WeakErrorSweep, coupled_weak_errors, plain_weak_error, scheme_spread
 
 __all__ = [
     "exact_momentum_weak_errors",
@@ -17,4 +18,8 @@ __all__ = [
     "sme_expectation",
     "affine_weak_errors",
     "backward_weak_errors",
+    "WeakErrorSweep",
+    "coupled_weak_errors",
+    "plain_weak_error",
+    "scheme_spread",
 ]

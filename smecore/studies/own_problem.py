@@ -30,7 +30,7 @@ __all__ = ["WeakErrorSweep", "coupled_weak_errors", "plain_weak_error", "scheme_
 
 @dataclass(frozen=True)
 class WeakErrorSweep:
-    """Weak errors |E g(x_N) - E g(X_T)| over learning rates, with a fitted order.
+    """Weak errors ``|E g(x_N) - E g(X_T)|`` over learning rates, with a fitted order.
 
     Attributes
     ----------
@@ -39,7 +39,7 @@ class WeakErrorSweep:
     errors, stderr : ndarray
         The signed errors E g(x_N) - E g(X_T) and their standard errors.
     fit : OrderFit
-        Order fitted to |errors| (with the standard errors).
+        Order fitted to ``|errors|`` (with the standard errors).
     """
 
     lrs: np.ndarray
@@ -164,7 +164,7 @@ def scheme_spread(problem, lr, T, x0, *, schemes, n_paths, rng=None, order=1, su
                   progress=None) -> dict:
     """Spread of SGD's iterate at time T under each sampling scheme, and of the SME's.
 
-    The spread is the total variance tr Cov(x_N) = E|x_N - c|^2 - |E(x_N - c)|^2,
+    The spread is the total variance ``tr Cov(x_N) = E|x_N - c|^2 - |E(x_N - c)|^2``,
     centred at c, the gradient-flow solution at T (so the two terms do not
     cancel and the standard error, by the delta method, stays small). SGD
     runs on ``problem.with_sampling(scheme)``; the SME of ``order`` (with the
@@ -214,7 +214,7 @@ class _Shift:
 
 
 class _Squared(_Shift):
-    """x -> |x - c|^2."""
+    """x -> ``|x - c|^2``."""
 
     def __call__(self, x):
         return np.sum((x - self.c) ** 2, axis=-1)
