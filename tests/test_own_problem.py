@@ -417,3 +417,29 @@ def test_linear_regression_schemes_bypass_its_fast_path():
     assert np.allclose(stats["x"].mean[-1], x, atol=1e-14) and np.all(stats["x"].stderr[-1] < 1e-12)
     back = full.with_sampling("with_replacement")
     assert callable(back.grad_transposed_at) and back.sampling == "with_replacement"
+
+
+# ---------------------------------------------------------------------------
+# coupling for finite sums (quantile coupling): unbiased against exact moments
+# ---------------------------------------------------------------------------
+def test_finite_sum_coupling_is_unbiased_against_exact_moments():
+    p = sc.make_linear_regression(12, 1, noise=0.5, rng=3).with_batch_size(2)
+    lr, n, x0 = 0.2, 5, np.array([1.0])
+    exact_sgd = sc.sgd_moments(p, lr, x0, n).mean[-1][:1]
+    exact_sme = sc.sde_moments(sc.sgd_sme(p, lr, 1), x0, np.array([n * lr])).mean[-1][:1]
+    ok_diff = ok_sgd = 0
+    for seed in range(20):
+        st = sc.coupled_sgd_sme(p, lr, n, x0, order=1, substeps=2, scheme="weak2", n_paths=2000,
+                                rng=seed, record=[n])
+        d, s = st["diff:x"], st["sgd:x"]
+        ok_diff += abs(d.mean[-1, 0] - (exact_sgd - exact_sme)[0]) < 4 * d.stderr[-1, 0]
+        ok_sgd += abs(s.mean[-1, 0] - exact_sgd[0]) < 4 * s.stderr[-1, 0]
+    assert ok_diff >= 19 and ok_sgd >= 19
+
+
+def test_finite_sum_coupling_reduces_variance_and_rejects_other_schemes():
+    p = sc.make_linear_regression(30, 1, noise=0.1, rng=1)
+    st = sc.coupled_sgd_sme(p, 0.1, 1, [0.5], n_paths=4000, rng=0, record=[1])
+    assert st["diff:x"].stderr[-1, 0] < 0.8 * st["sgd:x"].stderr[-1, 0]
+    with pytest.raises(TypeError, match="finite sum sampled with replacement"):
+        sc.coupled_sgd_sme(p.with_sampling("reshuffling"), 0.1, 1, [0.5], n_paths=10)
