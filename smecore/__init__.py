@@ -79,7 +79,9 @@ from .problems import (
     FunctionObjective,
     GaussianQuadratic,
     LinearRegression,
+    LogisticRegression,
     MultiplicativeQuadratic,
+    PerSampleObjective,
     StochasticObjective,
     make_linear_regression,
 )
@@ -105,7 +107,7 @@ __all__ = [
     # problems
     "StochasticObjective", "AffineGradient", "GaussianQuadratic", "MultiplicativeQuadratic",
     "LinearRegression", "make_linear_regression", "DoubleWell", "FiniteSumObjective",
-    "FunctionObjective",
+    "FunctionObjective", "LogisticRegression", "PerSampleObjective",
     # algorithms
     "Algorithm", "SGD", "MomentumSGD", "Nesterov", "check_stability", "run", "sample_paths",
     # SMEs

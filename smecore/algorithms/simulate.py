@@ -282,6 +282,7 @@ def run(
     block_size=DEFAULT_BLOCK_SIZE,
     chunk_size=None,
     executor=None,
+    progress=None,
 ) -> Statistics:
     """Monte Carlo statistics of observables along ``n_paths`` runs of an algorithm.
 
@@ -308,9 +309,9 @@ def run(
         ``{"x": identity}``. Must be picklable for a process pool.
     observe : {"position", "phase"}
         What the observables see: x_k, or [x_k, V_k] for the momentum methods.
-    block_size, chunk_size, executor
+    block_size, chunk_size, executor, progress
         As in :func:`smecore.estimation.monte_carlo`; the result does not
-        depend on ``chunk_size`` or ``executor``.
+        depend on ``chunk_size``, ``executor`` or ``progress`` (a tqdm bar for long runs).
 
     Returns
     -------
@@ -348,7 +349,8 @@ def run(
     warn_single_path(n_paths)
     chunk = _SimulateChunk(algorithm, problem, x0, steps, observables, observe)
     estimates = monte_carlo(
-        chunk, n_paths, rng=rng, block_size=block_size, chunk_size=chunk_size, executor=executor
+        chunk, n_paths, rng=rng, block_size=block_size, chunk_size=chunk_size, executor=executor,
+        progress=progress, desc=f"{algorithm!r}: {n_steps} steps",
     )
     return Statistics(steps * algorithm.time_step, steps, estimates)
 

@@ -11,6 +11,9 @@ chunk size, the number of workers or the executor.
 
 from __future__ import annotations
 
+import os
+import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,6 +129,8 @@ def monte_carlo(
     block_size=DEFAULT_BLOCK_SIZE,
     chunk_size=None,
     executor=None,
+    progress=None,
+    desc=None,
 ) -> dict:
     """Run ``simulate_chunk`` over ``n_paths`` paths and combine the estimates.
 
@@ -147,6 +152,21 @@ def monte_carlo(
     executor : concurrent.futures.Executor, optional
         Runs chunks in parallel (threads, processes, or a Dask client's
         ``get_executor()``). The result is identical to the serial run.
+    progress : bool, optional
+        A tqdm progress bar over the paths (on stderr), advanced chunk by
+        chunk. ``False``: never; ``True``: always; ``None`` (default): the
+        environment variable ``SMECORE_PROGRESS`` decides if set (``"0"`` or
+        ``"1"``), else the bar appears only when the run is predicted to take
+        more than ``PROGRESS_SECONDS`` (10 s), so quick runs stay silent.
+        Unless ``progress=False``, a run predicted to take more than
+        ``COST_NOTICE_SECONDS`` (60 s) first prints one line with its cost.
+        The prediction times the first block alone (then the rest of the
+        chunks run as planned; the result does not depend on it):
+        time of one block x number of blocks / workers. With the default,
+        a run of a single chunk is not timed (no bar, no cost line).
+    desc : str, optional
+        What is simulated (e.g. ``"SGD(lr=0.1): 1000 steps"``), for the bar and
+        the cost line.
 
     Returns
     -------
@@ -165,14 +185,78 @@ def monte_carlo(
         raise TypeError("simulate_chunk must be callable")
     n_paths = positive_int(n_paths, "n_paths")
     plan = plan_blocks(rng, n_paths, block_size=block_size, chunk_size=chunk_size)
-    args = [(plan.seeds[a:b], plan.sizes[a:b]) for a, b in plan.chunks]
-    if executor is None:
-        results = [_run_chunk(simulate_chunk, s, z) for s, z in args]
+    if executor is not None and not hasattr(executor, "map"):
+        raise TypeError("executor must be a concurrent.futures.Executor (with .map)")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True, False or None, got {type(progress).__name__}")
+    show = _progress_setting(progress)
+    if show is False or (show is None and len(plan.chunks) == 1):
+        # One chunk (<= 16 blocks by default): not worth a bar nor an extra timing chunk.
+        results = _run_chunks(simulate_chunk, plan, plan.chunks, executor)
     else:
-        if not hasattr(executor, "map"):
-            raise TypeError("executor must be a concurrent.futures.Executor (with .map)")
-        results = list(
-            executor.map(_run_chunk, [simulate_chunk] * len(args), *zip(*args))
-        )
+        results = _run_with_progress(simulate_chunk, plan, executor, show, desc)
     keys = results[0].keys()
     return {k: BlockStats.concat(r[k] for r in results).estimate() for k in keys}
+
+
+#: A run predicted to last longer than this shows a progress bar (``progress=None``).
+PROGRESS_SECONDS = 10.0
+#: A run predicted to last longer than this first prints its cost (unless ``progress=False``).
+COST_NOTICE_SECONDS = 60.0
+
+
+def _progress_setting(progress):
+    """True / False, or None for "decide from the predicted run time"."""
+    if progress is not None:
+        return bool(progress)
+    env = os.environ.get("SMECORE_PROGRESS", "").strip()
+    if env in ("0", "1"):
+        return env == "1"
+    return None
+
+
+def _run_chunks(simulate_chunk, plan, chunks, executor, on_done=None):
+    """Results of the chunks (first_block, stop_block), in order."""
+    args = [(plan.seeds[a:b], plan.sizes[a:b]) for a, b in chunks]
+    if not args:
+        return []
+    if executor is None:
+        results = []
+        for s, z in args:
+            results.append(_run_chunk(simulate_chunk, s, z))
+            if on_done is not None:
+                on_done(sum(z))
+        return results
+    results = []
+    for r, (_, z) in zip(executor.map(_run_chunk, [simulate_chunk] * len(args), *zip(*args)), args):
+        results.append(r)
+        if on_done is not None:
+            on_done(sum(z))
+    return results
+
+
+def _run_with_progress(simulate_chunk, plan, executor, show, desc):
+    """Time the first block alone, print the cost if long, then run the rest under a tqdm bar."""
+    first, stop = plan.chunks[0]
+    chunks = ([(0, 1), (1, stop)] if stop > 1 else [(0, 1)]) + list(plan.chunks[1:])
+    start = time.perf_counter()
+    results = _run_chunks(simulate_chunk, plan, chunks[:1], None)
+    seconds = time.perf_counter() - start
+    done, total = plan.sizes[0], plan.n_paths
+    workers = max(1, int(getattr(executor, "_max_workers", 1) or 1)) if executor is not None else 1
+    predicted = seconds * (total - done) / done / workers
+    label = desc or "monte_carlo"
+    if predicted > COST_NOTICE_SECONDS:
+        print(f"{label}: {total:,} paths in {len(plan.sizes)} blocks; the first block "
+              f"({done:,} paths) took {seconds:.2g} s, so about {predicted + seconds:.0f} s in all "
+              "(progress=False silences this)", file=sys.stderr, flush=True)
+    if show is None:
+        show = predicted > PROGRESS_SECONDS
+    if not show:
+        return results + _run_chunks(simulate_chunk, plan, chunks[1:], executor)
+    from tqdm import tqdm
+
+    with tqdm(total=total, initial=done, desc=label, unit="path", file=sys.stderr,
+              dynamic_ncols=True, mininterval=0.5) as bar:
+        results += _run_chunks(simulate_chunk, plan, chunks[1:], executor, on_done=bar.update)
+    return results

@@ -8,13 +8,15 @@ path sees depend only on the seed and the block size, never on the chunk size
 or on the number of workers.
 
 :class:`PathRandom` draws arrays whose first axis runs over the paths of a
-chunk, filling them block by block. It offers the subset of the
-``numpy.random.Generator`` interface the simulators use, so problem samplers
-accept either a ``Generator`` or a ``PathRandom``.
+chunk, filling them block by block. It offers the sampling methods of
+``numpy.random.Generator`` (``normal``, ``uniform``, ``choice``, ``poisson``,
+``multivariate_normal``, ...; every method with a ``size``), so problem
+samplers accept either a ``Generator`` or a ``PathRandom``.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +122,20 @@ class PathRandom:
     the chunk and returns an array of that shape; rows belonging to block
     ``b`` come from block ``b``'s generator only.
 
+    Besides the methods below, every sampling method of
+    ``numpy.random.Generator`` that takes ``size`` (``normal``, ``uniform``,
+    ``exponential``, ``poisson``, ``binomial``, ``gamma``, ``beta``,
+    ``multivariate_normal``, ``dirichlet``, ...) is available with the
+    Generator's signature: ``size`` (required) must start with the number
+    of paths, each block draws its rows with its own generator, and an array
+    parameter with one row per path (``ndim == len(size)`` and first axis the
+    number of paths, e.g. ``loc=x``) is split with the rows. So the numbers
+    of a path never depend on the chunk size or the executor. Methods
+    without a per-path ``size`` (``permutation``, ``permuted``, ``shuffle``,
+    ``bytes``, ``spawn``) and ``choice(..., replace=False)`` (which couples
+    rows) raise ``TypeError``; per-path permutations of m items are
+    ``rng.random((n, m)).argsort(axis=1)``.
+
     Parameters
     ----------
     seeds : sequence of SeedSequence
@@ -133,6 +149,12 @@ class PathRandom:
     >>> r = PathRandom(plan.seeds, plan.sizes)
     >>> r.standard_normal((6, 2)).shape
     (6, 2)
+    >>> r.normal(loc=np.zeros((6, 1)), scale=2.0, size=(6, 3)).shape
+    (6, 3)
+    >>> r.permutation(6)
+    Traceback (most recent call last):
+        ...
+    TypeError: PathRandom.permutation is not supported: it has no per-path size (use rng.random((n, m)).argsort(axis=1) for one permutation of m items per path)
     """
 
     def __init__(self, seeds, sizes):
@@ -154,6 +176,24 @@ class PathRandom:
                 f"size must start with the number of paths {self.n_paths}, got {size}"
             )
         return size
+
+    def __getattr__(self, name):
+        # Only reached for names not defined here: delegate Generator methods block by block.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        method = getattr(np.random.Generator, name, None)
+        if not callable(method):
+            raise AttributeError(f"'PathRandom' object has no attribute {name!r}")
+        try:
+            signature = inspect.signature(method)
+        except (TypeError, ValueError):  # pragma: no cover - numpy without text signatures
+            signature = None
+        if signature is None or "size" not in signature.parameters:
+            raise TypeError(
+                f"PathRandom.{name} is not supported: it has no per-path size (use "
+                "rng.random((n, m)).argsort(axis=1) for one permutation of m items per path)"
+            )
+        return _BlockwiseMethod(self, name, signature)
 
     def _fill(self, size, draw, dtype=float):
         size = self._size(size)
@@ -181,10 +221,6 @@ class PathRandom:
     def integers(self, low, high=None, size=None):
         """Integers in ``[low, high)`` (or ``[0, low)``) of shape ``size``."""
         return self._fill(size, lambda g, s: g.integers(low, high, size=s), dtype=np.int64)
-
-    def choice(self, a, size=None, p=None):
-        """Draws from the values ``a`` with probabilities ``p``."""
-        return self._fill(size, lambda g, s: g.choice(a, size=s, p=p), dtype=np.asarray(a).dtype)
 
     def integers_for_steps(self, low, high, size, n_steps):
         """The next ``n_steps`` calls ``integers(low, high, size)``, drawn at once.
@@ -292,6 +328,52 @@ class PathRandom:
         sub.offsets = np.concatenate([[0], np.cumsum(sub.sizes)]).astype(int)
         sub.n_paths = int(sub.offsets[-1])
         return sub
+
+
+#: Parameters never split by rows (populations, weights, means and covariances of one draw).
+_WHOLE_PARAMETERS = frozenset({"a", "p", "mean", "cov", "pvals", "alpha", "colors"})
+
+
+class _BlockwiseMethod:
+    """A ``numpy.random.Generator`` method run block by block over the paths of a PathRandom."""
+
+    def __init__(self, rand, name, signature):
+        self.rand, self.name, self.signature = rand, name, signature
+
+    def __call__(self, *args, **kwargs):
+        name = self.name
+        try:
+            bound = self.signature.bind(None, *args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"PathRandom.{name}: {exc}") from None
+        arguments = dict(bound.arguments)
+        arguments.pop(next(iter(self.signature.parameters)))  # self
+        if arguments.get("size") is None:
+            raise TypeError(f"PathRandom.{name} needs size=(n_paths, ...) with n_paths = {self.rand.n_paths}")
+        if arguments.get("out") is not None:
+            raise TypeError(f"PathRandom.{name} does not support out=")
+        if name == "choice" and not arguments.get("replace", True):
+            raise TypeError("PathRandom.choice(replace=False) is not supported: it couples the rows; "
+                            "use rng.random((n, m)).argsort(axis=1) for per-path draws without replacement")
+        size = self.rand._size(arguments.pop("size"))
+        n = self.rand.n_paths
+        split = {}
+        for key, value in arguments.items():
+            if key in _WHOLE_PARAMETERS or np.isscalar(value) or value is None or isinstance(value, (str, type, np.dtype)):
+                continue
+            arr = np.asarray(value)
+            if arr.ndim == len(size) and arr.ndim > 0 and arr.shape[0] == n:
+                split[key] = arr
+        pieces = []
+        for g, a, b in zip(self.rand.generators, self.rand.offsets[:-1], self.rand.offsets[1:]):
+            local = dict(arguments)
+            for key, arr in split.items():
+                local[key] = arr[a:b]
+            pieces.append(getattr(g, name)(size=(b - a,) + size[1:], **local))
+        return np.concatenate(pieces, axis=0)
+
+    def __repr__(self) -> str:
+        return f"<PathRandom.{self.name}, block by block>"
 
 
 _SIGN_TABLES: dict = {}

@@ -6,6 +6,8 @@ from .multiplicative import MultiplicativeQuadratic
 from .nonlinear import DoubleWell
 from .quadratic import GaussianQuadratic
 from .oracles import GradientSequence
+from .logistic import LogisticRegression
+from .persample import PerSampleObjective
 from .regression import LinearRegression, make_linear_regression
 from .two_point import TwoPointQuadratic
 from .vector_field import AffineStochasticField
@@ -21,6 +23,8 @@ __all__ = [
     "DoubleWell",
     "FiniteSumObjective",
     "FunctionObjective",
+    "LogisticRegression",
+    "PerSampleObjective",
     "TwoPointQuadratic",
     "GradientSequence",
     "AffineStochasticField",

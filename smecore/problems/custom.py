@@ -43,6 +43,8 @@ class FiniteSumObjective(StochasticObjective):
     """
 
     probs: np.ndarray
+    #: Mini-batch sampling scheme (see :mod:`smecore.problems.sampling`).
+    sampling: str = "with_replacement"
 
     @property
     def n_components(self) -> int:
@@ -52,6 +54,23 @@ class FiniteSumObjective(StochasticObjective):
     @property
     def _uniform(self) -> bool:
         return bool(np.all(self.probs == self.probs[0]))
+
+    @classmethod
+    def from_callables(cls, dim, n_samples, loss, grad, hessian=None, **options):
+        """A finite sum from per-sample callables: :class:`~smecore.problems.PerSampleObjective`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> a = np.array([0.0, 2.0])
+        >>> p = FiniteSumObjective.from_callables(1, 2, lambda x: 0.5 * (x - a) ** 2,
+        ...                                       lambda x: (x - a)[..., None])
+        >>> p.grad([0.0]), p.noise_cov([0.0])
+        (array([-1.]), array([[1.]]))
+        """
+        from .persample import PerSampleObjective
+
+        return PerSampleObjective(dim, n_samples, loss, grad, hessian, **options)
 
     # -- components (subclasses) ---------------------------------------------
     def component_values(self, x):
@@ -110,8 +129,60 @@ class FiniteSumObjective(StochasticObjective):
         x = self._points(x)
         if x.ndim != 2:
             raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
-        idx = self.sample_indices(x.shape[0], rng)
+        if self.sampling == "with_replacement":
+            idx = self.sample_indices(x.shape[0], rng)
+        else:
+            idx = self._sampler.indices(x.shape[0], rng)
         return self.grads_at_indices(x, idx).mean(axis=1)
+
+    def with_sampling(self, sampling) -> "FiniteSumObjective":
+        """A copy drawing its mini-batches by the scheme ``sampling``.
+
+        ``"with_replacement"`` (default), ``"reshuffling"`` (without
+        replacement within an epoch) or ``"cycling"`` (fixed order); their
+        noise laws are in :mod:`smecore.problems.sampling`. ``noise_cov``
+        stays the with-replacement covariance Sigma/B (the SME's);
+        :meth:`step_noise_cov` gives the scheme's.
+
+        Examples
+        --------
+        >>> from smecore.problems.nonlinear import DoubleWell
+        >>> DoubleWell().with_sampling("cycling").sampling
+        'cycling'
+        """
+        from .sampling import EpochSampler, check_scheme
+
+        sampling = check_scheme(sampling)
+        if sampling != "with_replacement" and not self._uniform:
+            raise ValueError(f"sampling {sampling!r} needs uniform probs (equal weights)")
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.sampling = sampling
+        new._sampler = EpochSampler(sampling, self.n_components, self.batch_size)
+        if sampling != "with_replacement":
+            # Fast paths that draw indices themselves would ignore the scheme.
+            new.grad_transposed_at = None
+            new.draw_indices_transposed = None
+        else:
+            new.__dict__.pop("grad_transposed_at", None)
+            new.__dict__.pop("draw_indices_transposed", None)
+        return new
+
+    def with_batch_size(self, batch_size) -> "FiniteSumObjective":
+        new = super().with_batch_size(batch_size)
+        return new if new.sampling == "with_replacement" else new.with_sampling(new.sampling)
+
+    def step_noise_cov(self, x):
+        """Covariance of one step's mini-batch gradient under ``sampling``, shape (..., d, d).
+
+        Equals :meth:`noise_cov` for sampling with replacement; see
+        :func:`smecore.problems.sampling.scheme_noise_cov` for the others.
+        """
+        from .sampling import scheme_noise_cov
+
+        if self.sampling == "with_replacement":
+            return self.noise_cov(x)
+        return scheme_noise_cov(self.component_grads(self._points(x)), self.sampling, self.batch_size)
 
 
 def _check_probs(probs, m, name="probs") -> np.ndarray:
@@ -142,12 +213,14 @@ class FunctionObjective(StochasticObjective):
         ``value(x) -> (n,)``: f at the rows of x.
     grad : callable
         ``grad(x) -> (n, d)``: grad f.
-    sample_grad : callable
+    sample_grad : callable, optional
         ``sample_grad(x, rng) -> (n, d)``: ONE stochastic gradient
         grad f_gamma(x) per row (batch size 1), drawing its randomness from
-        ``rng`` with sizes whose first entry is n (``rng`` may be a
-        :class:`~smecore.estimation.PathRandom`). With ``batch_size`` B the
-        objective averages B independent calls.
+        ``rng`` with sizes whose first entry is n (``rng`` is a
+        ``numpy.random.Generator`` or a :class:`~smecore.estimation.PathRandom`,
+        which offers the Generator's sampling methods). With ``batch_size`` B the
+        objective averages B independent calls. Required unless
+        ``noise="gaussian"``.
     hessian : callable, optional
         ``hessian(x) -> (n, d, d)``. If omitted, the Hessian is approximated
         by central finite differences of ``grad`` (step ~ 6e-6 ``|x|``; error
@@ -160,11 +233,21 @@ class FunctionObjective(StochasticObjective):
         ``NotImplementedError``; simulating the algorithms still works.
     batch_size : int, default 1
         Mini-batch size B.
+    noise : {None, "gaussian"}
+        ``"gaussian"``: additive Gaussian noise built from ``noise_cov``
+        (required), the mini-batch gradient being
+        grad f(x) + (Sigma(x)/B)^{1/2} z with z = ``rng.standard_normal((n, d))``;
+        then ``gaussian_noise`` is True and SGD can be coupled to its SME
+        (:func:`smecore.coupled_sgd_sme`). Do not pass ``sample_grad`` then.
 
     Raises
     ------
     TypeError
-        If a callable argument is not callable.
+        If a callable argument is not callable, or ``sample_grad`` is missing
+        without ``noise="gaussian"``.
+    ValueError
+        If ``noise`` is unknown, or ``noise="gaussian"`` comes without
+        ``noise_cov`` or with ``sample_grad``.
 
     Examples
     --------
@@ -184,12 +267,28 @@ class FunctionObjective(StochasticObjective):
            [0.  , 0.25]])
     >>> p.sample_grad(np.zeros((5, 2)), np.random.default_rng(0)).shape
     (5, 2)
+    >>> q = FunctionObjective(2, value=lambda x: 0.5 * (x**2).sum(-1), grad=lambda x: x,
+    ...     noise_cov=lambda x: np.broadcast_to(np.eye(2), x.shape + (2,)), noise="gaussian")
+    >>> q.gaussian_noise
+    True
     """
 
-    def __init__(self, dim, value, grad, sample_grad, hessian=None, noise_cov=None, batch_size=1):
+    def __init__(self, dim, value, grad, sample_grad=None, hessian=None, noise_cov=None,
+                 batch_size=1, noise=None):
         self.dim = positive_int(dim, "dim")
         self.noise_dim = self.dim
         self.batch_size = positive_int(batch_size, "batch_size")
+        if noise not in (None, "gaussian"):
+            raise ValueError(f"noise must be None or 'gaussian', got {noise!r}")
+        if noise == "gaussian":
+            if noise_cov is None:
+                raise ValueError("noise='gaussian' needs noise_cov (the covariance Sigma(x) of one gradient)")
+            if sample_grad is not None:
+                raise ValueError("pass either sample_grad or noise='gaussian', not both")
+            sample_grad = self._gaussian_sample
+            self.gaussian_noise = True
+        elif sample_grad is None:
+            raise TypeError("sample_grad is required (or pass noise='gaussian' with noise_cov)")
         for name, fn, required in [
             ("value", value, True),
             ("grad", grad, True),
@@ -255,10 +354,16 @@ class FunctionObjective(StochasticObjective):
             )
         return self._call("noise_cov", self._noise_cov, x, (self.dim, self.dim)) / self.batch_size
 
+    def _gaussian_sample(self, x, rng):
+        # Called once per step with the whole mini-batch noise (see sample_grad).
+        return self.sample_grad_from_normal(x, rng.standard_normal(x.shape))
+
     def sample_grad(self, x, rng):
         x = self._points(x)
         if x.ndim != 2:
             raise ValueError(f"x must have shape (n, {self.dim}), got {x.shape}")
+        if self.gaussian_noise:
+            return self._gaussian_sample(x, rng)
         total = self._call("sample_grad", self._sample_grad, x, (self.dim,), rng)
         for _ in range(self.batch_size - 1):
             total = total + self._call("sample_grad", self._sample_grad, x, (self.dim,), rng)

@@ -661,3 +661,9 @@ for _key, _kw, _text in [
      "noise eta^{1/2} Sigma^{1/2} in place of eta^{1/4} Sigma^{1/2}"),
 ]:
     mutants.register(mutants.Mutant("N1", _key, "nesterov_sme", _kw, _text))
+# The same wrong equations for the chapter "Your own problem" (result U1: orders of the SMEs
+# of SGD on a user's logistic regression).
+for _name, _kw, _what in (("no-noise", {"noise": False}, "the SME without its noise term"),
+                          ("no-correction", {"correction": 0.0}, "order-2 SME with c = 0"),
+                          ("correction-1/2", {"correction": 0.5}, "order-2 SME with c = 1/2")):
+    mutants.register(mutants.Mutant("U1", _name, "sgd_sme", _kw, _what))

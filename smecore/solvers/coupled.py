@@ -25,6 +25,8 @@ from ..estimation.observables import (
 )
 from ..estimation.streams import DEFAULT_BLOCK_SIZE
 from ..problems.base import StochasticObjective
+from ..problems.custom import FiniteSumObjective
+from .finite_sum_coupling import QuantileCoupledSampler
 from ..sme.equations import sgd_sme
 from .sde_solve import _check_scheme, _initial_state
 from .steppers import _make_stepper
@@ -56,6 +58,8 @@ class _CoupledRecorder:
 class _CoupledChunk:
     """Picklable chunk function of :func:`coupled_sgd_sme`."""
 
+    sampler = None  # set for finite sums (indices drawn from the shared normals)
+
     def __init__(self, problem, sde, lr, n_steps, x0, substeps, scheme, steps, observables):
         self.problem, self.sde, self.lr, self.n_steps, self.x0 = problem, sde, lr, n_steps, x0
         self.substeps, self.scheme, self.steps, self.observables = substeps, scheme, steps, observables
@@ -83,7 +87,12 @@ class _CoupledChunk:
             # z = -sum_j xi_j / sqrt(m).
             z = -xi_sum / np.sqrt(m)
             with np.errstate(over="ignore", invalid="ignore"):
-                x_sgd = x_sgd - lr * self.problem.sample_grad_from_normal(x_sgd, z)
+                if self.sampler is None:
+                    x_sgd = x_sgd - lr * self.problem.sample_grad_from_normal(x_sgd, z)
+                else:  # a finite sum: indices drawn from z (smecore.solvers.finite_sum_coupling)
+                    if np.shape(z)[-1:] != (x_sgd.shape[1],):  # noise-free SME: nothing to share
+                        z = rand.standard_normal(x_sgd.shape)
+                    x_sgd = x_sgd - lr * self.sampler(x_sgd, z, rand)
             check_finite_state(x_sgd, k + 1, "SGD")
             check_finite_state(x_sme, k + 1, "SME solve")
             if wanted[k + 1]:
@@ -129,8 +138,15 @@ def coupled_sgd_sme(
     block_size=DEFAULT_BLOCK_SIZE,
     chunk_size=None,
     executor=None,
+    progress=None,
 ) -> Statistics:
     """SGD and its SME driven by the same Gaussian noise (coupling).
+
+    Finite sums sampled with replacement (:class:`~smecore.problems.FiniteSumObjective`)
+    are coupled too: their mini-batch indices are drawn from the same normals
+    by quantiles along the leading noise direction
+    (:mod:`smecore.solvers.finite_sum_coupling`), exact in law for both SGD and
+    the SME, so again unbiased; only the variance reduction is partial.
 
     For problems with Gaussian gradient noise (``problem.gaussian_noise``),
     SGD's normal z_k at step k and the SME's Brownian increments over
@@ -146,7 +162,7 @@ def coupled_sgd_sme(
     Parameters
     ----------
     problem : StochasticObjective
-        With ``gaussian_noise`` True.
+        With ``gaussian_noise`` True, or a finite sum sampled with replacement.
     lr : float
         Learning rate.
     n_steps : int
@@ -160,7 +176,7 @@ def coupled_sgd_sme(
     scheme : {"euler", "weak2"}
         SME solver (Gaussian increments; weak2's auxiliary variables are
         extra independent normals).
-    n_paths, rng, record, observables, block_size, chunk_size, executor
+    n_paths, rng, record, observables, block_size, chunk_size, executor, progress
         As in :func:`solve_sde`; ``record`` counts SGD steps.
 
     Returns
@@ -188,11 +204,15 @@ def coupled_sgd_sme(
     """
     if not isinstance(problem, StochasticObjective):
         raise TypeError(f"problem must be a StochasticObjective, got {type(problem).__name__}")
+    sampler = None
     if not problem.gaussian_noise:
-        raise TypeError(
-            f"coupling needs Gaussian gradient noise: {type(problem).__name__} has "
-            "gaussian_noise=False (compare SGD and the SME with independent runs instead)"
-        )
+        if not isinstance(problem, FiniteSumObjective) or problem.sampling != "with_replacement":
+            raise TypeError(
+                f"coupling needs Gaussian gradient noise or a finite sum sampled with replacement: "
+                f"{type(problem).__name__} has neither (compare SGD and the SME with independent "
+                "runs instead)"
+            )
+        sampler = QuantileCoupledSampler(problem)
     sde = sgd_sme(problem, lr, order, correction=correction)
     lr = sde.lr
     n_steps = positive_int(n_steps, "n_steps")
@@ -206,6 +226,8 @@ def coupled_sgd_sme(
     warn_single_path(n_paths, stacklevel=3)
     _check_solver_stability(sde, lr, substeps, scheme)
     chunk = _CoupledChunk(problem, sde, lr, n_steps, x0, substeps, scheme, steps, observables)
+    chunk.sampler = sampler
     estimates = monte_carlo(chunk, n_paths, rng=rng, block_size=block_size,
-                            chunk_size=chunk_size, executor=executor)
+                            chunk_size=chunk_size, executor=executor, progress=progress,
+                            desc=f"coupled SGD/SME: {n_steps} steps")
     return Statistics(steps * lr, steps, estimates)

@@ -181,6 +181,7 @@ def solve_sde(
     block_size=DEFAULT_BLOCK_SIZE,
     chunk_size=None,
     executor=None,
+    progress=None,
 ) -> Statistics:
     """Monte Carlo statistics of observables of an SDE solved on [t0, t0 + T].
 
@@ -216,9 +217,9 @@ def solve_sde(
         (X, V) states use :class:`smecore.sme.OnPosition` to look at X only.
     t0 : float, default 0
         Start time (the drift and diffusion may depend on t).
-    block_size, chunk_size, executor
+    block_size, chunk_size, executor, progress
         See :func:`smecore.estimation.monte_carlo`; results do not depend on
-        ``chunk_size`` or ``executor``.
+        ``chunk_size``, ``executor`` or ``progress`` (a tqdm bar for long runs).
 
     Returns
     -------
@@ -257,7 +258,8 @@ def solve_sde(
     h = T / n_steps
     chunk = _SolveChunk(sde, x0, t0, h, n_steps, scheme, increments, steps, observables)
     estimates = monte_carlo(chunk, n_paths, rng=rng, block_size=block_size,
-                            chunk_size=chunk_size, executor=executor)
+                            chunk_size=chunk_size, executor=executor, progress=progress,
+                            desc=f"solve_sde ({scheme}): {n_steps} steps")
     return Statistics(t0 + steps * h, steps, estimates)
 
 

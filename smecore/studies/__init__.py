@@ -31,6 +31,7 @@ from .onestep import (affine_weak_errors, backward_weak_errors, matched_weak_err
                       one_step_mismatches, lemma5_z_scores)
 from .mutant_runs import under_mutant
 from .setting import weak_constants
+from .own_problem import WeakErrorSweep, coupled_weak_errors, plain_weak_error, scheme_spread
 
 __all__ = [
     "exact_momentum_weak_errors",
@@ -61,4 +62,8 @@ __all__ = [
     "lemma5_z_scores",
     "under_mutant",
     "weak_constants",
+    "WeakErrorSweep",
+    "coupled_weak_errors",
+    "plain_weak_error",
+    "scheme_spread",
 ]
