@@ -141,8 +141,10 @@ def test_mc_slope_of_euler_is_one():
 def test_divergence_is_reported_with_its_step():
     blow = PolynomialDiagonalSDE([0.0, 0.0, 0.0, 1.0], dim=1, scale=0.1)  # dX = X^3 dt
     for backend in ("numba", "numpy"):
-        with pytest.raises(sc.DivergenceError, match="step"):
-            solve_sde_counter(blow, [3.0], 2.0, n_steps=10, n_paths=10, rng=0, backend=backend)
+        for increments in ("gaussian", "discrete"):  # the row kernel and the tiled kernel
+            with pytest.raises(sc.DivergenceError, match="step 6"):
+                solve_sde_counter(blow, [3.0], 2.0, n_steps=10, n_paths=300, rng=0,
+                                  increments=increments, backend=backend)
 
 
 def test_bad_arguments():
