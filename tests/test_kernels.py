@@ -65,9 +65,11 @@ def test_solve_sde_backend_option_dispatches():
         solve_sde(DOUBLE_WELL, np.zeros(5), 1.0, backend="cuda", **kw)
 
 
-@pytest.mark.parametrize("backend", ["numba", "numpy"])
-def test_chunk_size_executor_and_threads_do_not_change_results(backend):
-    kw = dict(n_steps=30, n_paths=2500, rng=4, record=[30], block_size=256, backend=backend)
+@pytest.mark.parametrize("backend, increments", [("numba", "gaussian"), ("numba", "discrete"),
+                                                 ("numpy", "gaussian")])
+def test_chunk_size_executor_and_threads_do_not_change_results(backend, increments):
+    kw = dict(n_steps=30, n_paths=2500, rng=4, record=[30], block_size=256, backend=backend,
+              increments=increments)
     ref = solve_sde_counter(DOUBLE_WELL, np.zeros(5), 1.0, **kw)["x"]
     small = solve_sde_counter(DOUBLE_WELL, np.zeros(5), 1.0, chunk_size=300, **kw)["x"]
     with ThreadPoolExecutor(2) as ex:

@@ -43,6 +43,10 @@ Y' = Y + (a(Y) + a(Ybar)) h / 2 + s dW (Kloeden & Platen 1992, (15.1.5) with
 constant sigma; weak order 2), discrete increments three-point
 (+-sqrt(3) w.p. 1/6 each, 0 w.p. 2/3, from a counter uniform).
 
+Each kernel variant (drift degree, scheme, increments, noise) is compiled on
+its first use in a process (a few seconds); numba runs ``prange`` on all cores
+by default, so with a process pool set ``NUMBA_NUM_THREADS=1`` in the workers.
+
 References
 ----------
 P. E. Kloeden and E. Platen, *Numerical Solution of Stochastic Differential
