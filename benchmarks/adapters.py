@@ -107,6 +107,33 @@ class W1SmecoreProcesses(W1Smecore):
     note = "as smecore, ProcessPoolExecutor with 2 workers (pool started before timing)"
 
 
+class W1SmecoreNumba(W1Smecore):
+    """solve_sde(backend="numba"): the fused kernel on counter-based streams."""
+
+    name = "smecore-numba"
+    requires = ("smecore", "numba")
+    note = ("solve_sde(backend='numba'): fused numba kernel, random signs from a counter-based "
+            "SplitMix64 hash, drift x - x^3 as polynomial coefficients; numba threads = cores")
+
+    def setup(self, M, seed):
+        super().setup(M, seed)
+        self.sde = wl.w1_polynomial_sde()
+
+    def run(self, M, seed):
+        from smecore.solvers import solve_sde
+        stats = solve_sde(self.sde, wl.w1_x0(), wl.W1_T, n_steps=wl.W1_STEPS, scheme="euler",
+                          increments=self.increments, n_paths=M, rng=seed, record=[wl.W1_STEPS],
+                          observables={"msq": wl.mean_square}, backend="numba")
+        est = stats["msq"]
+        return float(est.mean[-1]), float(est.stderr[-1])
+
+
+class W1SmecoreNumbaGaussian(W1SmecoreNumba):
+    name = "smecore-numba-gaussian"
+    increments = "gaussian"
+    note = "as smecore-numba, Gaussian increments from a ziggurat on the counter bits"
+
+
 class W1Numpy(Adapter):
     """The plain vectorised numpy loop a careful user writes."""
 
@@ -138,6 +165,24 @@ class W1NormalFloor(Adapter):
         for _ in range(total // buf.size):
             rng.standard_normal(out=buf)
         rng.standard_normal(total % buf.size)
+        return None, None
+
+
+class W1DiscreteFloor(Adapter):
+    """Only draw the random bits of M * d * steps random signs (one bit each)."""
+
+    name = "discrete-floor"
+    kind = "floor"
+    requires = ("numpy",)
+    note = "numpy PCG64 random_raw: M d steps / 64 words of 64 random bits, no arithmetic"
+
+    def run(self, M, seed):
+        bits = np.random.default_rng(seed).bit_generator
+        words = -(-M * wl.W1_DIM * wl.W1_STEPS // 64)
+        chunk = 1 << 15
+        for _ in range(words // chunk):
+            bits.random_raw(chunk)
+        bits.random_raw(words % chunk)
         return None, None
 
 
@@ -418,7 +463,8 @@ class W2Jax(Adapter):
 
 
 ADAPTERS = {
-    "W1": [W1Smecore, W1SmecoreGaussian, W1SmecoreProcesses, W1Numpy, W1NormalFloor,
+    "W1": [W1Smecore, W1SmecoreGaussian, W1SmecoreProcesses, W1SmecoreNumba,
+           W1SmecoreNumbaGaussian, W1Numpy, W1NormalFloor, W1DiscreteFloor,
            W1TorchSDE, W1Diffrax, W1Sdeint],
     "W2": [W2Smecore, W2SmecoreProcesses, W2Numpy, W2IndexFloor, W2Torch, W2Jax],
 }

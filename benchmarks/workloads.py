@@ -59,6 +59,12 @@ class DoubleWellSME(DiagonalNoiseSDE):
         return double_well_drift(x)
 
 
+def w1_polynomial_sde(dim=W1_DIM, eta=W1_ETA):
+    """W1's SDE as coefficients (drift x - x^3), which smecore's fused numba kernel compiles."""
+    from smecore.sme.polynomial import PolynomialDiagonalSDE
+    return PolynomialDiagonalSDE([0.0, 1.0, 0.0, -1.0], dim=dim, scale=np.sqrt(eta), name="double well")
+
+
 def mean_square(x):
     """mean_i x_i^2 per path: the W1 observable."""
     return np.einsum("ij,ij->i", x, x) / x.shape[1]

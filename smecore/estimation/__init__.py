@@ -28,6 +28,15 @@ from .weak import (
     asymptotic_slopes,
     settling_step,
 )
+from .counter import (
+    counter_key,
+    mix64,
+    counter_words,
+    counter_uniform,
+    counter_rademacher,
+    counter_normal,
+    ZIGGURAT,
+)
 
 __all__ = [
     "DEFAULT_BLOCK_SIZE",
@@ -50,4 +59,11 @@ __all__ = [
     "fit_order",
     "asymptotic_slopes",
     "settling_step",
+    "counter_key",
+    "mix64",
+    "counter_words",
+    "counter_uniform",
+    "counter_rademacher",
+    "counter_normal",
+    "ZIGGURAT",
 ]

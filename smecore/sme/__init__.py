@@ -18,6 +18,7 @@ from .equations import (
 from .scheduled import scheduled_sme
 from .expansion import Expansion, asymptotic_expansion, gradient_flow
 from .matched import MatchedSME, moment_matched_sme
+from .polynomial import PolynomialDiagonalSDE
 
 __all__ = [
     "LinearStructure",
@@ -40,4 +41,5 @@ __all__ = [
     "gradient_flow",
     "MatchedSME",
     "moment_matched_sme",
+    "PolynomialDiagonalSDE",
 ]

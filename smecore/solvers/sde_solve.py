@@ -182,6 +182,7 @@ def solve_sde(
     chunk_size=None,
     executor=None,
     progress=None,
+    backend="numpy",
 ) -> Statistics:
     """Monte Carlo statistics of observables of an SDE solved on [t0, t0 + T].
 
@@ -220,6 +221,10 @@ def solve_sde(
     block_size, chunk_size, executor, progress
         See :func:`smecore.estimation.monte_carlo`; results do not depend on
         ``chunk_size``, ``executor`` or ``progress`` (a tqdm bar for long runs).
+    backend : {"numpy", "numba"}, default "numpy"
+        ``"numba"``: diagonal-noise SDEs on counter-based random streams, in a
+        fused compiled kernel where the SDE allows (different random numbers
+        from the default; see :func:`smecore.solvers.kernels.solve_sde_counter`).
 
     Returns
     -------
@@ -247,6 +252,12 @@ def solve_sde(
     >>> bool(abs(est.mean[-1, 0] - np.exp(-1)) < 4 * est.stderr[-1, 0] + 1e-3)
     True
     """
+    if one_of(backend, "backend", ("numpy", "numba")) == "numba":
+        from .kernels import solve_sde_counter
+        return solve_sde_counter(sde, x0, T, n_steps=n_steps, scheme=scheme, increments=increments,
+                                 n_paths=n_paths, rng=rng, record=record, observables=observables,
+                                 t0=t0, block_size=block_size, chunk_size=chunk_size,
+                                 executor=executor)
     sde = _check_sde(sde)
     x0 = _initial_state(sde, x0)
     T = positive_float(T, "T")
