@@ -7,7 +7,7 @@ A mutant is registered by the module that owns the equation it corrupts, as a se
 of keyword arguments forced on one constructor::
 
     register(Mutant("S2", "no-correction", "sgd_sme", {"correction": 0.0},
-                    "order-2 SME without the (eta/4) grad |grad f|^2 correction"))
+                    "order-2 SME without the (eta/4) grad ``|grad f|^2`` correction"))
 
 and that constructor asks :func:`overrides` for the active mutant's keywords
 before it builds the equation. Nothing is overridden unless a mutant is active, so

@@ -369,7 +369,7 @@ def save_figure_data(fig, path) -> pathlib.Path:
     pathlib.Path
         The file written: ``#`` lines describing the panels and artists, then the columns
         ``CSV_COLUMNS``, one row per plotted point (see the module docstring). An
-        existing file holding the same table up to rounding (:func:`same_table`) is left
+        existing file holding the same table up to rounding (``same_table``) is left
         untouched, so that rerunning a chapter on another machine changes no committed file.
 
     Raises

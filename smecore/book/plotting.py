@@ -176,7 +176,7 @@ def publish_figure(name, fig, *, render=True, data_dir=None):
         ``smecore-figure-data`` in the temporary folder (:func:`tempfile.gettempdir`), so that
         a run from any other folder (papermill from the repository root, say) leaves no file
         behind in it. An existing data file that already holds the same numbers up to
-        rounding is not rewritten (:func:`smecore.book.figure_data.same_table`): rerunning a
+        rounding is not rewritten (``smecore.book.figure_data.same_table``): rerunning a
         chapter on another machine changes no committed file.
 
     Returns

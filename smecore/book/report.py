@@ -126,7 +126,7 @@ def build_report(chapters, *, options=None, env=None, total_wall_time=None, crea
     ----------
     chapters : list of dict
         Results of :func:`run_chapter`, in reading order. Every verdict carries ``kind``
-        (one of :data:`smecore.book.verdicts.KINDS`).
+        (one of :data:`smecore.book.KINDS`).
     options : dict, optional
         The run's options (quick, seed, jobs, chapters), recorded as given.
     env : dict, optional

@@ -15,7 +15,7 @@ line shows a value only to the digits it has on *any* IEEE-754 machine
 (:meth:`Verdict.shown_value` owns the rule):
 
 * ``resolution`` (absolute precision, stated by the caller of :meth:`Verdicts.check`): digits
-  below the decade of ``resolution`` are not printed, and a value with ``|value| <
+  below the decade of ``resolution`` are not printed, and a value with ````|value|`` <
   resolution`` prints as the bound ``< resolution`` (e.g. ``< 1e-10``). Give it for anything
   dominated by rounding or cancellation: solver or grid errors, differences of nearly equal
   numbers, relative errors of identities (``resolution=1e-10`` for a relative error whose
@@ -23,11 +23,11 @@ line shows a value only to the digits it has on *any* IEEE-754 machine
 * ``uncertainty`` (a Monte Carlo standard error, say) sets the resolution when none is given:
   the value is printed to the decade of its standard error (``1.01 +/- 0.094``), never as a
   bound, and with at least one significant digit.
-* A band ``[0, tol]`` with ``tol <= 1e-6`` (:data:`ROUNDING_TOLERANCE`) checks an identity to
+* A band ``[0, tol]`` with ``tol <= 1e-6`` (``ROUNDING_TOLERANCE``) checks an identity to
   rounding: without an explicit ``resolution`` it gets ``resolution = tol``, so a passing
-  value prints as a bound (``< 1e-12`` when it is below :data:`ROUNDING_FLOOR`).
+  value prints as a bound (``< 1e-12`` when it is below ``ROUNDING_FLOOR``).
 * Neither: exact values print with ``digits`` (default 3) significant digits; an error measure
-  checked against a band starting at 0 that lies below :data:`ROUNDING_FLOOR` prints as
+  checked against a band starting at 0 that lies below ``ROUNDING_FLOOR`` prints as
   ``< 1e-12``.
 
 ``digits`` is always an upper limit. Monte Carlo checks print z-scores
@@ -104,10 +104,10 @@ class Verdict:
     def shown_value(self, digits: int = 3) -> str:
         """The value as printed: only the digits it has on any IEEE-754 machine.
 
-        With a ``resolution``, digits below its decade are dropped and ``|value| <
+        With a ``resolution``, digits below its decade are dropped and ````|value|`` <
         resolution`` prints as ``'< resolution'``; with only an ``uncertainty``, the value is
         printed to the decade of the uncertainty; otherwise with ``digits`` significant
-        digits, and an error measure below :data:`ROUNDING_FLOOR` (band starting at 0) as
+        digits, and an error measure below ``ROUNDING_FLOOR`` (band starting at 0) as
         ``'< 1e-12'``. Digits that depend on the BLAS build and the order of floating-point
         operations would make stored outputs machine-specific. See the module docstring.
 

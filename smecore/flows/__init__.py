@@ -3,7 +3,7 @@
 Modules, one concept each:
 
 * :mod:`~smecore.flows.problems` -- small finite sums with exact gradients and Hessians;
-* :mod:`~smecore.flows.modified` -- GD and the modified flow of f + (eta/4)|grad f|^2;
+* :mod:`~smecore.flows.modified` -- GD and the modified flow of f + (eta/4)``|grad f|^2``;
 * :mod:`~smecore.flows.reshuffling` -- random reshuffling's mean and its modified loss;
 * :mod:`~smecore.flows.balance` -- L(u, w) = (u w - y)^2 / 2, its balance law and symmetries;
 * :mod:`~smecore.flows.entropy` -- entropy production of Gaussian-noise SGD on a quadratic;

@@ -7,7 +7,7 @@ With r = u w - y, gradient descent u' = u - eta r w, w' = w - eta r u gives, exa
 
 so Q = u^2 - w^2, conserved by the gradient flow (the Noether charge of the rescaling
 symmetry (u, w) -> (c u, w / c)), contracts at every step: GD breaks the symmetry towards
-balance. Along the modified flow of L + (eta/4)|grad L|^2 (|grad L|^2 = r^2 (u^2 + w^2)),
+balance. Along the modified flow of L + (eta/4)``|grad L|^2`` (``|grad L|^2`` = r^2 (u^2 + w^2)),
 
     dQ/dt = -eta r^2 Q.
 
@@ -62,7 +62,7 @@ class VectorBalanceModel:
         return np.sum(u * w, -1) - self.y
 
     def charge(self, x):
-        """Q = |u|^2 - |w|^2."""
+        """Q = ``|u|^2`` - ``|w|^2.``"""
         u, w = self.split(x)
         return np.sum(u * u, -1) - np.sum(w * w, -1)
 
@@ -85,7 +85,7 @@ class VectorBalanceModel:
         return v[..., :, None] * v[..., None, :] + r * off
 
     def modified_value(self, x, lr):
-        """L + (lr/4) |grad L|^2."""
+        """L + (lr/4) ``|grad L|^2.``"""
         g = self.grad(x)
         return self.value(x) + 0.25 * lr * np.sum(g * g, -1)
 
@@ -141,7 +141,7 @@ def balance_factor(r, lr, law="gd"):
 
 
 def balance_law_defect(run, lr, law="gd"):
-    """max_k |Q_{k+1} - factor_k Q_k| / max_k |Q_k|: zero up to rounding for the true law.
+    """max_k ``|Q_{k+1} - factor_k Q_k|`` / max_k ``|Q_k|``: zero up to rounding for the true law.
 
     Examples
     --------
@@ -157,7 +157,7 @@ def balance_law_defect(run, lr, law="gd"):
 
 
 def charge_rate_defect(problem, points, lr):
-    """max |dQ/dt + lr r^2 Q| / max |lr r^2 Q| over ``points``, dQ/dt along the modified flow.
+    """max ``|dQ/dt + lr r^2 Q|`` / max ``|lr r^2 Q|`` over ``points``, dQ/dt along the modified flow.
 
     dQ/dt = grad Q . field, with field = -(grad L + (lr/2) H grad L) and grad Q = 2(u, -w).
 
@@ -179,7 +179,7 @@ def charge_rate_defect(problem, points, lr):
 
 
 def log_charge_gd_vs_flow(problem, x0, lr, T, *, flow="modified"):
-    """|log(Q_N / Q_0) of GD - log(Q(T) / Q(0)) of a flow|, N = T / lr.
+    """``|log(Q_N / Q_0) of GD - log(Q(T) / Q(0)) of a flow|``, N = T / lr.
 
     The modified flow gives log Q(T)/Q(0) = -lr * int_0^T r^2 dt; the plain gradient flow
     (``flow="plain"``, the mutant) conserves Q and gives 0.
@@ -205,7 +205,7 @@ def log_charge_gd_vs_flow(problem, x0, lr, T, *, flow="modified"):
 
 
 def equivariance_defect(problem, x0, lr, n_steps, transform):
-    """max_k |GD_k(g x0) - g GD_k(x0)| / max_k |GD_k(x0)| for a linear map g of the state.
+    """max_k ``|GD_k(g x0) - g GD_k(x0)|`` / max_k ``|GD_k(x0)|`` for a linear map g of the state.
 
     ``transform(x)`` applies g. A linear symmetry g of L maps gradients by g^{-T}
     (grad L(g x) = g^{-T} grad L(x)), so GD commutes with g exactly when g^{-T} = g on the
@@ -227,7 +227,7 @@ def equivariance_defect(problem, x0, lr, n_steps, transform):
 
 
 def invariance_defect(problem, points, lr, transform):
-    """max |L~(g x) - L~(x)| / max |L~(x)| for the modified loss L~ = L + (lr/4)|grad L|^2.
+    """max ``|L~(g x) - L~(x)|`` / max ``|L~(x)|`` for the modified loss L~ = L + (lr/4)``|grad L|^2.``
 
     Examples
     --------
@@ -265,7 +265,7 @@ def rotation(m, angle, plane=(0, 1)):
 
 
 def rescaling(m, c):
-    """The map (u, w) -> (c u, w / c): a symmetry of L, not an isometry unless |c| = 1.
+    """The map (u, w) -> (c u, w / c): a symmetry of L, not an isometry unless ``|c|`` = 1.
 
     Examples
     --------

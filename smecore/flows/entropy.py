@@ -12,20 +12,20 @@ reversed pair (x_{k+1}, x_k),
     F = [[S, S A^T], [A S, S]],  R = [[S, A S], [S A^T, S]],
 
 equal to the stationary mean of the microscopic time-reversal asymmetry
-log p(x_{k+1} | x_k) - log p(x_k | x_{k+1}) (:func:`log_ratio`). To leading order in eta it is
+log p(x_{k+1} ``| x_k) - log p(x_k |`` x_{k+1}) (:func:`log_ratio`). To leading order in eta it is
 eta times the entropy production rate of the order-1 SME dX = -H X dt + sqrt(eta Sigma) dW,
 
     Pi = tr((H - D S0^{-1})^T D^{-1} (H - D S0^{-1}) S0),
     D = eta Sigma / 2,  H S0 + S0 H = eta Sigma,
 
 which does not depend on eta. EP = 0 exactly when the chain is reversible, e.g. for isotropic
-noise (then the stationary density is proportional to exp(-(f - (eta/4)|grad f|^2)/T)).
+noise (then the stationary density is proportional to exp(-(f - (eta/4)``|grad f|^2)/T)).``
 
 ``mutant="equilibrium"`` predicts EP = 0 (a Boltzmann stationary state): the mutant of the
 claims on EP.
 
 Deterministic measures for GD (no noise): the numerical backward error
-|GD step - gradient-flow map| and the time-reversal defect |Phi_{-eta}(Phi_eta(x)) - x|.
+``|GD step - gradient-flow map|`` and the time-reversal defect ``|Phi_{-eta}(Phi_eta(x)) - x|``.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def entropy_production(H, Sigma, lr, *, form="joint", mutant=None):
 
     References
     ----------
-    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+    - Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
        machines. Rep. Prog. Phys. 75, 126001.
 
     Examples
@@ -145,7 +145,7 @@ def sme_entropy_rate(H, Sigma, lr):
 
     References
     ----------
-    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+    - Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
        machines. Rep. Prog. Phys. 75, 126001.
 
     Examples
@@ -162,7 +162,7 @@ def sme_entropy_rate(H, Sigma, lr):
 
 
 def log_ratio(x, y, A, C):
-    """log p(y | x) - log p(x | y) for the Gaussian kernel y ~ N(A x, C); x, y of shape (N, d)."""
+    """log p(y ``| x) - log p(x |`` y) for the Gaussian kernel y ~ N(A x, C); x, y of shape (N, d)."""
     Ci = np.linalg.inv(C)
     fwd = y - x @ A.T
     bwd = x - y @ A.T
@@ -187,7 +187,7 @@ def entropy_production_mc(H, Sigma, lr, n_samples, rng=None):
 
     References
     ----------
-    .. [1] Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
+    - Seifert, U. (2012). Stochastic thermodynamics, fluctuation theorems and molecular
        machines. Rep. Prog. Phys. 75, 126001.
 
     Examples
@@ -212,9 +212,9 @@ def entropy_production_mc(H, Sigma, lr, n_samples, rng=None):
 def isotropic_stationary_error(H, T, lr, potential="modified"):
     """Relative error of a candidate stationary covariance for noise C = 2 lr T I.
 
-    Candidates ``potential``: ``"modified"`` exp(-(f - (lr/4)|grad f|^2)/T), covariance
+    Candidates ``potential``: ``"modified"`` exp(-(f - (lr/4)``|grad f|^2)/T)``, covariance
     T (H - lr H^2 / 2)^{-1}; ``"boltzmann"`` exp(-f/T); ``"gd_modified"``
-    exp(-(f + (lr/4)|grad f|^2)/T). The last two are mutants.
+    exp(-(f + (lr/4)``|grad f|^2)/T).`` The last two are mutants.
 
     Examples
     --------
@@ -241,12 +241,12 @@ def deterministic_measures(problem, x, lr):
     Returns
     -------
     tuple (backward, reversal)
-        |x - lr g(x) - phi_lr(x)| (phi the gradient-flow map) and
-        |y + lr g(y) - x| with y = x - lr g(x). Leading orders: (lr^2/2)|H g| and lr^2 |H g|.
+        ``|x - lr g(x) - phi_lr(x)|`` (phi the gradient-flow map) and
+        ``|y + lr g(y) - x|`` with y = x - lr g(x). Leading orders: (lr^2/2)``|H g|`` and lr^2 ``|H g|``.
 
     References
     ----------
-    .. [1] Ziyin, L., Ren, Y., Levine, A. and Chuang, I. (2026). Thermodynamic irreversibility of
+    - Ziyin, L., Ren, Y., Levine, A. and Chuang, I. (2026). Thermodynamic irreversibility of
        training algorithms. arXiv:2605.21933 (abstract only).
 
     Examples

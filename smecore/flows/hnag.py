@@ -4,9 +4,9 @@ HNAG flow (Chen & Luo), for f mu-strongly convex with minimiser x*:
 
     x' = y - x - beta grad f(x),      y' = x - y - (1/mu) grad f(x).
 
-With E(x, y) = f(x) - f* + (mu/2)|y - x*|^2, along the flow (derived in the chapter)
+With E(x, y) = f(x) - f* + (mu/2)``|y - x*|^2``, along the flow (derived in the chapter)
 
-    dE/dt <= -E - beta |grad f(x)|^2 - (mu/2)|x - y|^2,
+    dE/dt <= -E - beta ``|grad f(x)|^2`` - (mu/2)``|x - y|^2``,
 
 so E(t) <= e^{-t} E(0) and f(x(t)) - f* <= e^{-t} E(0). Eliminating y gives the second-order
 form with Hessian-driven damping
@@ -18,7 +18,7 @@ Full-batch Adam without bias correction (Kingma & Ba 2015, with the bias correct
     m_{k+1} = b1 m_k + (1 - b1) g_k,  v_{k+1} = b2 v_k + (1 - b2) g_k^2,
     x_{k+1} = x_k - lr m_{k+1} / (sqrt(v_{k+1}) + eps).
 
-Adam-HNAG (Yu, Chen & Xu): only the abstract is available; :data:`ADAM_HNAG` lists what it
+Adam-HNAG (Yu, Chen & Xu): only the abstract is available; ``ADAM_HNAG`` lists what it
 determines and what it leaves undetermined. Nothing undetermined is implemented here.
 
 Mutant of the Lyapunov claim: ``mu`` larger than the strong-convexity constant of f.
@@ -78,7 +78,7 @@ def hnag_field(problem, beta, mu):
 
     References
     ----------
-    .. [1] Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
+    - Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
        Nesterov accelerated gradient flow. arXiv:1912.09276.
 
     Examples
@@ -100,7 +100,7 @@ def hnag_field(problem, beta, mu):
 
 
 def lyapunov(problem, x, y, mu, x_star, f_star):
-    """E = f(x) - f* + (mu/2)|y - x*|^2 (for points with leading axes)."""
+    """E = f(x) - f* + (mu/2)``|y - x*|^2`` (for points with leading axes)."""
     diff = np.asarray(y) - x_star
     return problem.value(x) - f_star + 0.5 * mu * np.sum(diff * diff, -1)
 
@@ -139,7 +139,7 @@ def hnag_flow(problem, x0, beta, mu, T, n_steps, *, y0=None, x_star=None, f_star
 
     References
     ----------
-    .. [1] Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
+    - Chen, L. and Luo, H. (2019). First order optimization methods based on Hessian-driven
        Nesterov accelerated gradient flow. arXiv:1912.09276.
 
     Examples
@@ -211,7 +211,7 @@ def exponential_decay_excess(out):
 
 
 def hessian_damping_residual(problem, out, beta, mu):
-    """max |x'' + 2x' + beta H x' + (beta + 1/mu) grad f| along a computed flow, relative.
+    """max ``|x'' + 2x' + beta H x' + (beta + 1/mu) grad f|`` along a computed flow, relative.
 
     x' and x'' are evaluated from the field at the stored states: an algebraic identity.
 
@@ -256,7 +256,7 @@ def adam_full_batch(problem, x0, lr, n_steps, *, beta1=0.9, beta2=0.999, eps=1e-
 
     References
     ----------
-    .. [1] Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization. ICLR.
+    - Kingma, D. P. and Ba, J. (2015). Adam: a method for stochastic optimization. ICLR.
 
     Examples
     --------

@@ -1,14 +1,14 @@
-"""Gradient descent and its modified flow: f + (eta/4)|grad f|^2 (implicit gradient regularisation).
+"""Gradient descent and its modified flow: f + (eta/4)``|grad f|^2`` (implicit gradient regularisation).
 
 Backward error analysis of gradient descent x_{k+1} = x_k - eta grad f(x_k) gives the modified
 flow
 
-    dx/dt = -grad( f + (eta/4) |grad f|^2 ) = -( grad f + (eta/2) H grad f ),
+    dx/dt = -grad( f + (eta/4) ``|grad f|^2`` ) = -( grad f + (eta/2) H grad f ),
 
 which GD follows to O(eta^2) on a fixed horizon, against O(eta) for the plain gradient flow
 dx/dt = -grad f (Barrett & Dherin 2021; the deterministic part of the order-2 SME of
 Li, Tai & E 2019). This module computes both flows accurately and the trajectory errors
-max_k |x_k - X(k eta)|, and fits their orders.
+max_k ``|x_k - X(k eta)|``, and fits their orders.
 
 ``flow="plain"`` is the *mutant* of the claim "GD follows the modified flow to O(eta^2)":
 it must fail the order-2 band.
@@ -60,7 +60,7 @@ def gradient_descent(problem, x0, lr, n_steps):
     ValueError
         On a non-positive ``lr`` or a non-finite ``x0``.
     smecore.DivergenceError
-        If the iterates leave |x| <= 1e100, naming the step.
+        If the iterates leave ``|x|`` <= 1e100, naming the step.
 
     Examples
     --------
@@ -85,7 +85,7 @@ def gradient_descent(problem, x0, lr, n_steps):
 def modified_field(problem, lr, flow="modified"):
     """The vector field of the modified (or plain) gradient flow.
 
-    ``"modified"``: -(grad f + (lr/2) H grad f) = -grad(f + (lr/4)|grad f|^2).
+    ``"modified"``: -(grad f + (lr/2) H grad f) = -grad(f + (lr/4)``|grad f|^2).``
     ``"plain"``: -grad f (the mutant).
 
     Parameters
@@ -106,7 +106,7 @@ def modified_field(problem, lr, flow="modified"):
 
     References
     ----------
-    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
+    - Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
 
     Examples
     --------
@@ -165,7 +165,7 @@ def solve_flow(field, x0, times, *, rtol=1e-12, atol=1e-14):
 
 
 def trajectory_error(problem, lr, x0, T, *, flow="modified"):
-    """max_k |x_k - X(k lr)| over k lr <= T, GD against the modified or plain flow.
+    """max_k ``|x_k - X(k lr)|`` over k lr <= T, GD against the modified or plain flow.
 
     Parameters
     ----------
@@ -183,7 +183,7 @@ def trajectory_error(problem, lr, x0, T, *, flow="modified"):
 
     References
     ----------
-    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
+    - Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
 
     Examples
     --------
@@ -209,7 +209,7 @@ def trajectory_orders(problem, lrs, x0, T):
     -------
     dict
         ``lrs``, ``modified`` and ``plain`` (error arrays), ``fit_modified`` and ``fit_plain``
-        (:class:`smecore.OrderFit`).
+        (:class:`~smecore.estimation.OrderFit`).
 
     Parameters
     ----------
@@ -221,7 +221,7 @@ def trajectory_orders(problem, lrs, x0, T):
 
     References
     ----------
-    .. [1] Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
+    - Barrett, D. G. T. and Dherin, B. (2021). Implicit gradient regularization. ICLR.
 
     Examples
     --------

@@ -85,7 +85,7 @@ class FiniteSumQuadratic:
 class LogisticRegression:
     """l2-regularised logistic regression, a finite sum over samples.
 
-    f_a(x) = log(1 + exp(-y_a z_a^T x)) + (reg/2) |x|^2, labels y_a in {-1, +1}.
+    f_a(x) = log(1 + exp(-y_a z_a^T x)) + (reg/2) ``|x|^2``, labels y_a in {-1, +1}.
 
     Parameters
     ----------

@@ -13,14 +13,14 @@ in the chapter *Implicit regularisation, exactly*)
 (g, H the gradient and Hessian of f, g_a, H_a those of f_a), which is the flow of the modified
 loss, over a time n eta,
 
-    f_RR = f + (eta / (4 n)) sum_a |grad f_a|^2,   dx/dt = -(g + (eta/(2n)) sum_a H_a g_a),
+    f_RR = f + (eta / (4 n)) sum_a ``|grad f_a|^2``,   dx/dt = -(g + (eta/(2n)) sum_a H_a g_a),
 
 the form of Smith, Dherin, Barrett & De (2021) for batch size 1 (n minibatches per epoch).
 Sampling *with replacement* gives instead E x_n = x_0 - n eta g + eta^2 n(n-1)/2 H g + O(eta^3),
-the flow of f + (eta/4)|grad f|^2 (the GD modified loss), and in addition a noise-driven
+the flow of f + (eta/4)``|grad f|^2`` (the GD modified loss), and in addition a noise-driven
 drift over many epochs.
 
-Flows here: ``"rr"`` (f_RR), ``"gd"`` (f + (eta/4)|grad f|^2; the mutant of the RR claim),
+Flows here: ``"rr"`` (f_RR), ``"gd"`` (f + (eta/4)``|grad f|^2``; the mutant of the RR claim),
 ``"plain"`` (f).
 """
 
@@ -54,7 +54,7 @@ def rr_field(problem, lr):
 
     References
     ----------
-    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+    - Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
        regularization in stochastic gradient descent. ICLR.
 
     Examples
@@ -118,7 +118,7 @@ def epoch_mean_exact(problem, x0, lr, *, replacement=False):
 
     References
     ----------
-    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+    - Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
        regularization in stochastic gradient descent. ICLR.
 
     Examples
@@ -225,7 +225,7 @@ def flow_at_epochs(problem, x0, lr, n_epochs, flow):
 
 
 def local_epoch_errors(problem, x0, lrs, *, replacement=False):
-    """|E x_n - X(n lr)| after one epoch, exact, for each flow and learning rate.
+    """``|E x_n - X(n lr)|`` after one epoch, exact, for each flow and learning rate.
 
     Returns
     -------
@@ -234,7 +234,7 @@ def local_epoch_errors(problem, x0, lrs, *, replacement=False):
 
     References
     ----------
-    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+    - Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
        regularization in stochastic gradient descent. ICLR.
 
     Examples
@@ -258,7 +258,7 @@ def local_epoch_errors(problem, x0, lrs, *, replacement=False):
 def horizon_errors(problem, x0, lrs, T):
     """Exact RR mean on a quadratic sum against each flow, max over epoch ends in [0, T].
 
-    Also ``"wr"``: |E x_RR - E x_WR| where, for affine gradients, the with-replacement mean
+    Also ``"wr"``: ``|E x_RR - E x_WR|`` where, for affine gradients, the with-replacement mean
     is exactly gradient descent (E x_{k+1} = E x_k - lr grad f(E x_k)).
 
     Returns
@@ -268,7 +268,7 @@ def horizon_errors(problem, x0, lrs, T):
 
     References
     ----------
-    .. [1] Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
+    - Smith, S. L., Dherin, B., Barrett, D. G. T. and De, S. (2021). On the origin of implicit
        regularization in stochastic gradient descent. ICLR.
 
     Examples

@@ -4,16 +4,16 @@ The SME of Li, Tai & E (2019) takes the learning rate eta -> 0 at fixed dimensio
 The limits here take the dimension N -> infinity with eta = c / N and follow summary
 statistics in the time t = k / N.
 
-:mod:`~smecore.highdim.streaming`
+``smecore.highdim.streaming``
     :func:`streaming_sgd`: M independent runs of the real streaming SGD in R^N (online
     least squares, a teacher-student neuron, l2-adversarial least squares), compiled
     and parallel over runs.
-:mod:`~smecore.highdim.limits`
+``smecore.highdim.limits``
     The limit ODE with its diffusive corrector, the OU fluctuations near the fixed
     point, the neuron's summary-statistic ODEs; mutants without the corrector.
-:mod:`~smecore.highdim.homogenized`
+``smecore.highdim.homogenized``
     Exact SGD risk, homogenized SGD and the Volterra equation of its risk.
-:mod:`~smecore.highdim.adversarial`
+``smecore.highdim.adversarial``
     The adversarial loss, its expected gradient (adaptive rate + adaptive ridge), ODEs.
 """
 

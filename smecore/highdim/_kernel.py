@@ -159,7 +159,7 @@ def run_chunk(model, activation, x, x_star, sqrt_lam, lam, lr, noise_sd, epsilon
 
     x : (M, N) iterates; states : (M,) uint64 streams; stats : (M, n_steps // record_every, 3)
     written after every ``record_every``-th step; diverged : (M,) int64, set to the step
-    (1-based within the chunk) at which a run left |x|^2 <= bound, else 0.
+    (1-based within the chunk) at which a run left ``|x|^2`` <= bound, else 0.
     """
     M, N = x.shape
     for j in numba.prange(M):

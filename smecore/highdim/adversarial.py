@@ -1,12 +1,12 @@
 """l2-adversarial least squares: the loss, its population gradient, and its high-dimensional ODE.
 
 For one sample (a, y) and budget epsilon the adversary's best perturbation of the
-input gives (Cauchy-Schwarz, attained at delta = epsilon sign(r) x / |x|, r = <a, x> - y)
+input gives (Cauchy-Schwarz, attained at delta = epsilon sign(r) x / ``|x|``, r = <a, x> - y)
 
-    max_{|delta| <= eps} (<a + delta, x> - y)^2 / 2 = (|r| + eps |x|)^2 / 2.
+    max_{``|delta|`` <= eps} (<a + delta, x> - y)^2 / 2 = (``|r|`` + eps ``|x|``)^2 / 2.
 
-Model (this book): a ~ N(0, I_N), y = <a, x*> + xi, xi ~ N(0, sigma^2), |x*|^2 = P.
-With m = <x, x*>, Q = |x|^2, rho = sqrt(Q) and S^2 = Q - 2m + P + sigma^2 (the variance
+Model (this book): a ~ N(0, I_N), y = <a, x*> + xi, xi ~ N(0, sigma^2), ``|x*|^2`` = P.
+With m = <x, x*>, Q = ``|x|^2``, rho = sqrt(Q) and S^2 = Q - 2m + P + sigma^2 (the variance
 of r), the expected gradient is
 
     E grad = alpha(x) (x - x*) + lam(x) x,
@@ -15,7 +15,7 @@ of r), the expected gradient is
 i.e. the least-squares gradient with an adaptive factor alpha plus an adaptive ridge
 term; its zeros are ridge solutions x = x* / (1 + lam / alpha). Streaming SGD with
 step c / N follows, as N -> infinity, the ODEs of :func:`adversarial_ode`, with the
-diffusive corrector c^2 E[G^2], G = |r| + eps |x|.
+diffusive corrector c^2 E[G^2], G = ``|r|`` + eps ``|x|``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ _K = math.sqrt(2 / math.pi)
 
 
 def adversarial_loss(a, y, x, epsilon):
-    """(|<a, x> - y| + eps |x|)^2 / 2: the worst (<a + delta, x> - y)^2 / 2 over |delta| <= eps.
+    """(``|<a, x> - y|`` + eps ``|x|``)^2 / 2: the worst (<a + delta, x> - y)^2 / 2 over ``|delta|`` <= eps.
 
     Parameters
     ----------
@@ -67,7 +67,7 @@ def adversarial_loss(a, y, x, epsilon):
 
 
 def worst_perturbation(a, y, x, epsilon):
-    """The maximiser delta* = eps sign(<a, x> - y) x / |x| (0 if x = 0: every delta ties).
+    """The maximiser delta* = eps sign(<a, x> - y) x / ``|x|`` (0 if x = 0: every delta ties).
 
     Parameters
     ----------
@@ -99,9 +99,9 @@ def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
     Parameters
     ----------
     m, Q : array_like
-        Overlap <x, x*> and |x|^2 (broadcast together), Q > 0.
+        Overlap <x, x*> and ``|x|^2`` (broadcast together), Q > 0.
     P : float
-        |x*|^2.
+        ``|x*|^2.``
     noise_var : float
         sigma^2.
     epsilon : float
@@ -129,7 +129,7 @@ def adversarial_coefficients(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
 
 
 def adversarial_risk(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
-    """Population adversarial risk E (|r| + eps |x|)^2 / 2 = E[G^2] / 2.
+    """Population adversarial risk E (``|r|`` + eps ``|x|``)^2 / 2 = E[G^2] / 2.
 
     Parameters
     ----------
@@ -175,7 +175,7 @@ def adversarial_ode(c, m0, Q0, t, *, P=1.0, noise_var=0.0, epsilon=0.0, correcto
     t : array_like
         Increasing times starting at 0.
     P, noise_var, epsilon : float
-        |x*|^2, sigma^2 and the budget.
+        ``|x*|^2``, sigma^2 and the budget.
     corrector : bool
         False: the mutant without c^2 E[G^2] (gradient flow of the adversarial risk).
     rtol : float
@@ -257,7 +257,7 @@ def effective_ridge(m, Q, P=1.0, noise_var=0.0, epsilon=0.0):
 
 
 def adversarial_gradient(a, y, x, epsilon):
-    """Per-sample gradients (|r| + eps |x|)(sign(r) a + eps x / |x|), r = <a, x> - y.
+    """Per-sample gradients (``|r|`` + eps ``|x|``)(sign(r) a + eps x / ``|x|``), r = <a, x> - y.
 
     Parameters
     ----------
@@ -290,7 +290,7 @@ def adversarial_gradient(a, y, x, epsilon):
 def expected_adversarial_gradient(x, x_star, lam, noise_var=0.0, epsilon=0.0):
     """E grad = alpha K (x - x*) + lam_x x for a ~ N(0, diag(lam)), y = <a, x*> + xi.
 
-    alpha = 1 + eps |x| sqrt(2/pi) / S, lam_x = eps (S sqrt(2/pi) + eps |x|) / |x|,
+    alpha = 1 + eps ``|x|`` sqrt(2/pi) / S, lam_x = eps (S sqrt(2/pi) + eps ``|x|``) / ``|x|``,
     S^2 = (x - x*)^T K (x - x*) + sigma^2.
 
     Parameters
@@ -327,12 +327,12 @@ def rate_and_ridge(S, rho, epsilon):
     """alpha = 1 + eps rho sqrt(2/pi) / S and lam = eps (S sqrt(2/pi) + eps rho) / rho.
 
     The general-K form of :func:`adversarial_coefficients`, from S^2 = (x - x*)^T K (x - x*)
-    + sigma^2 and rho = |x| directly.
+    + sigma^2 and rho = ``|x|`` directly.
 
     Parameters
     ----------
     S, rho : array_like
-        S > 0 and rho = |x| > 0.
+        S > 0 and rho = ``|x|`` > 0.
     epsilon : float
 
     Returns

@@ -7,7 +7,7 @@ the population gradient flow (the "ballistic" drift), the second the diffusive
 corrector from the squared step. Near the fixed point c sigma^2 / (2 - c) the
 rescaled fluctuation sqrt(N)(D_N - D) is an Ornstein-Uhlenbeck process
 (:func:`lsq_ou`). For a teacher-student single neuron the summary statistics
-(m, Q) = (<x, x*>, |x|^2) obey :func:`neuron_ode`, with Gaussian expectations by
+(m, Q) = (<x, x*>, ``|x|^2)`` obey :func:`neuron_ode`, with Gaussian expectations by
 Gauss-Hermite quadrature (:func:`neuron_expectations`).
 
 Each limit has a named mutant, ``corrector=False``: the same equations without the
@@ -50,7 +50,7 @@ def lsq_ode(c, noise_var, D0, t, *, corrector=True):
     noise_var : float
         Label-noise variance sigma^2, >= 0.
     D0 : float
-        Initial squared error |x_0 - x*|^2.
+        Initial squared error ``|x_0 - x*|^2.``
     t : array_like
         Times t = k / N.
     corrector : bool, default True
@@ -247,9 +247,9 @@ def neuron_expectations(m, Q, P=1.0, noise_var=0.0, activation="erf", n_quad=60)
     Parameters
     ----------
     m, Q : array_like
-        Overlap <x, x*> and |x|^2 (broadcast together), with m^2 < Q P.
+        Overlap <x, x*> and ``|x|^2`` (broadcast together), with m^2 < Q P.
     P : float
-        |x*|^2.
+        ``|x*|^2.``
     noise_var : float
         sigma^2.
     activation : {"erf", "tanh"}
@@ -288,7 +288,7 @@ def neuron_ode(c, m0, Q0, t, *, P=1.0, noise_var=0.0, activation="erf", correcto
     """Summary-statistic ODEs of the single neuron at step c / N, t = k / N.
 
     dm/dt = -c E[G v],  dQ/dt = -2c E[G u] + c^2 E[G^2]  (corrector), derived from
-    m' = m - (c/N) G v and Q' = Q - 2(c/N) G u + (c/N)^2 G^2 |a|^2 with |a|^2 / N -> 1.
+    m' = m - (c/N) G v and Q' = Q - 2(c/N) G u + (c/N)^2 G^2 ``|a|^2`` with ``|a|^2`` / N -> 1.
 
     Parameters
     ----------

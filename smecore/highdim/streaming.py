@@ -7,11 +7,11 @@ draws a fresh sample: a data vector a ~ N(0, K) in R^N and a label.
 * ``"neuron"`` -- a teacher-student single neuron, y = phi(<a, x*>) + xi,
   loss (phi(<a, x>) - y)^2 / 2, with phi(z) = erf(z / sqrt 2) or tanh(z).
 * ``"adversarial"`` -- l2-adversarial least squares with budget epsilon,
-  loss max_{|delta| <= eps} (<a + delta, x> - y)^2 / 2 = (|<a, x> - y| + eps |x|)^2 / 2.
+  loss max_{``|delta|`` <= eps} (<a + delta, x> - y)^2 / 2 = (``|<a, x> - y|`` + eps ``|x|``)^2 / 2.
 
 The step is lr = c / N. The runs are the real algorithm in R^N (the full iterate is
 updated with the full data vector); what is kept are summary statistics at the
-recorded steps: |x|^2, the overlap <x, x*> and (x - x*)^T K (x - x*). The
+recorded steps: ``|x|^2``, the overlap <x, x*> and (x - x*)^T K (x - x*). The
 covariance K is handled in its eigenbasis, which changes none of these.
 
 Each run has its own random stream, seeded from ``rng``, so results do not depend
@@ -122,11 +122,11 @@ class StreamingRuns:
     steps : ndarray, shape (R,)
         Recorded step numbers (0 is the start).
     sq_norm, overlap, risk_term : ndarray, shape (M, R)
-        |x_k|^2, <x_k, x*> and (x_k - x*)^T K (x_k - x*) per run and record.
+        ``|x_k|^2``, <x_k, x*> and (x_k - x*)^T K (x_k - x*) per run and record.
     dim : int
         N.
     teacher_sq_norm : float
-        |x*|^2.
+        ``|x*|^2.``
     noise_var : float
         Label-noise variance sigma^2.
     final : ndarray, shape (M, N)
@@ -153,12 +153,12 @@ class StreamingRuns:
 
     @property
     def distance2(self) -> np.ndarray:
-        """D = |x - x*|^2 per run and record."""
+        """D = ``|x - x*|^2`` per run and record."""
         return self.sq_norm - 2 * self.overlap + self.teacher_sq_norm
 
     @property
     def perp2(self) -> np.ndarray:
-        """r_perp^2 = |x|^2 - <x, x*>^2 / |x*|^2, the squared radius orthogonal to x*."""
+        """r_perp^2 = ``|x|^2`` - <x, x*>^2 / ``|x*|^2``, the squared radius orthogonal to x*."""
         return self.sq_norm - self.overlap**2 / self.teacher_sq_norm
 
     @property
@@ -239,7 +239,7 @@ def streaming_sgd(model, N, c, n_steps, *, n_runs, x_star, x0=None, noise_var=0.
     ValueError
         On bad sizes, shapes or options, a non-positive-definite ``cov``.
     DivergenceError
-        If a run's |x|^2 exceeds 1e12 (the step at which it did is named).
+        If a run's ``|x|^2`` exceeds 1e12 (the step at which it did is named).
 
     Warns
     -----

@@ -243,7 +243,7 @@ def sme1_quadratic_value(eigenvalues, lr, x0, t, noise_var=None):
 
 
 def _sme2_rate(lam, lr):
-    """a = lam + lr lam^2 / 2: the modified drift -grad(f + lr/4 |grad f|^2) = -a x."""
+    """a = lam + lr lam^2 / 2: the modified drift -grad(f + lr/4 ``|grad f|^2)`` = -a x."""
     return lam + 0.5 * lr * lam**2
 
 

@@ -75,7 +75,7 @@ class Moments:
 
         Propagated directly by the algorithms' recursions: ``second - mean mean^T`` loses
         digits to cancellation when the variance is small against the squared mean (a
-        relative error of 4e-4 with lr = 1e-3 and |x0| = 100).
+        relative error of 4e-4 with lr = 1e-3 and ``|x0|`` = 100).
         """
         if self.covariance is not None:
             return self.covariance

@@ -188,7 +188,7 @@ def csgd_multiplier_ode(a, noise_var, lr, m0, times, *, gain=1.0, rtol=1e-12, at
         Non-negative, non-decreasing output times.
     gain : float
         g in the feedback u = min(1, g a m / (lr Sigma)) (see
-        :func:`smecore.algorithms.control.csgd_optimal_multiplier`; 1 is the optimum).
+        :func:`smecore.algorithms.csgd_optimal_multiplier`; 1 is the optimum).
     rtol, atol : float
         Tolerances of the integrator.
 

@@ -106,11 +106,11 @@ def sgd_quadratic_phases(eigenvalues, lr, x0, k, *, noise_var=None, eta_correcti
     """Descent and fluctuation terms of E f(x_k) for SGD on a quadratic (exact).
 
     With q_i = (1 - lr lam_i)^2, E f(x_k) = D_k + F_k where D_k = f(E x_k) and
-    F_k = 1/2 Tr(H Cov x_k):
+    F_k = 1/2 Tr(H Cov x_k)::
 
-    D_k = 1/2 sum_i lam_i x0_i^2 q_i^k,
-    F_k = 1/2 sum_i lam_i lr^2 sigma_i^2 (1 - q_i^k) / (1 - q_i)
-        = sum_i lr sigma_i^2 (1 - q_i^k) / (2 (2 - lr lam_i)).
+        D_k = 1/2 sum_i lam_i x0_i^2 q_i^k,
+        F_k = 1/2 sum_i lam_i lr^2 sigma_i^2 (1 - q_i^k) / (1 - q_i)
+            = sum_i lr sigma_i^2 (1 - q_i^k) / (2 (2 - lr lam_i)).
 
     ``k`` may be real (the formulas continue the step count), which locates the
     crossover of the two terms between steps.

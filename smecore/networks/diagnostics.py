@@ -47,7 +47,7 @@ def top_hessian_eigenvalue(objective, theta, *, n_iter=50, rng=0):
 
 
 def noise_to_signal(objective, theta, batch=1):
-    """Noise-to-signal ratio tr(Sigma(theta)) / (batch |grad F(theta)|^2).
+    """Noise-to-signal ratio tr(Sigma(theta)) / (batch ``|grad F(theta)|^2).``
 
     Parameters
     ----------

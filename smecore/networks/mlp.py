@@ -221,7 +221,7 @@ class DigitsObjective(NetworkObjective):
         return self.weighted_grad(theta, (dots - jnp.mean(dots)) / self.n)
 
     def sigma_trace(self, theta):
-        """tr Sigma(theta) = (1/n) sum_i |g_i - gbar|^2 (per-sample gradients, chunk-free)."""
+        """tr Sigma(theta) = (1/n) sum_i ``|g_i - gbar|^2`` (per-sample gradients, chunk-free)."""
         return _sigma_trace(self, theta)
 
     # metrics -------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ class NetworkObjective:
         return jax.jvp(self.grad, (theta,), (v,))[1]
 
     def modified_gradient(self, theta, lr):
-        """Gradient of the order-2 modified loss F + (lr/4)|grad F|^2, i.e. grad F + (lr/2) H grad F."""
+        """Gradient of the order-2 modified loss F + (lr/4)``|grad F|^2``, i.e. grad F + (lr/2) H grad F."""
         g = self.grad(theta)
         return g + 0.5 * lr * self.hvp(theta, g)
 

@@ -16,7 +16,7 @@ def simulate_sme(objective, theta0, lr, n_steps, *, batch=1, order=1, substeps=1
     Order 1 (Li, Tai & E 2019, the order-1 corollary of their SGD approximation theorem):
     dX = -grad F(X) dt + sqrt(lr / B) Sigma(X)^{1/2} dW.
     Order 2 (their order-2 theorem for SGD): the drift becomes
-    -grad(F + (lr/4)|grad F|^2) = -(grad F + (lr/2) H grad F), with the Hessian-vector product
+    -grad(F + (lr/4)``|grad F|^2)`` = -(grad F + (lr/2) H grad F), with the Hessian-vector product
     from ``jax.jvp`` of the gradient.
 
     The step is dt = lr / substeps; Sigma^{1/2} xi is sampled exactly in law by the objective

@@ -238,7 +238,7 @@ class FunctionObjective(StochasticObjective):
         (required), the mini-batch gradient being
         grad f(x) + (Sigma(x)/B)^{1/2} z with z = ``rng.standard_normal((n, d))``;
         then ``gaussian_noise`` is True and SGD can be coupled to its SME
-        (:func:`smecore.coupled_sgd_sme`). Do not pass ``sample_grad`` then.
+        (:func:`smecore.solvers.coupled_sgd_sme`). Do not pass ``sample_grad`` then.
 
     Raises
     ------

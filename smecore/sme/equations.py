@@ -174,7 +174,7 @@ def sgd_sme(problem, lr, order=1, *, correction=None, noise=True, noise_scale=1.
 
     .. math::
 
-        dX = -\\nabla\\big(f + c\\,\\eta\\,|\\nabla f|^2\\big)(X)\\,dt
+        dX = -\\nabla\\big(f + c\\,\\eta\\,``|\\nabla f|^2``\\big)(X)\\,dt
              + \\sqrt{\\eta}\\,\\Sigma(X)^{1/2}\\,dW
            = -\\big(\\nabla f + 2c\\eta\\,\\nabla^2 f\\,\\nabla f\\big)\\,dt
              + \\sqrt{\\eta}\\,L(X)\\,dW,

@@ -145,7 +145,7 @@ def coupled_sgd_sme(
     Finite sums sampled with replacement (:class:`~smecore.problems.FiniteSumObjective`)
     are coupled too: their mini-batch indices are drawn from the same normals
     by quantiles along the leading noise direction
-    (:mod:`smecore.solvers.finite_sum_coupling`), exact in law for both SGD and
+    (``smecore.solvers.finite_sum_coupling``), exact in law for both SGD and
     the SME, so again unbiased; only the variance reduction is partial.
 
     For problems with Gaussian gradient noise (``problem.gaussian_noise``),

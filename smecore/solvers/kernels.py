@@ -10,7 +10,7 @@ generators), but every path is reproducible on its own and results are
 bit-identical for any ``chunk_size``, ``executor`` and numba thread count.
 
 **What compiles.** The kernel runs in numba when the SDE is a
-:class:`~smecore.sme.polynomial.PolynomialDiagonalSDE`: coordinatewise
+:class:`~smecore.sme.PolynomialDiagonalSDE`: coordinatewise
 polynomial drift (affine drift, the double well of benchmark W1, ...) and
 constant (additive) or affine diagonal noise, time independent. Any other
 diagonal-noise SDE, or a machine without numba, runs the *same scheme on the
@@ -233,7 +233,7 @@ def fused_spec(sde):
     -------
     dict or None
         ``coef`` (R + 1, d), ``s0``, ``s1`` (d,), ``additive`` for a
-        :class:`~smecore.sme.polynomial.PolynomialDiagonalSDE`; None otherwise
+        :class:`~smecore.sme.PolynomialDiagonalSDE`; None otherwise
         (then ``backend="numba"`` runs the numpy reference).
 
     Examples
@@ -271,7 +271,7 @@ def counter_step(sde, x, t, h, key, p, k, *, scheme="euler", increments="gaussia
     t, h : float
         Time and step.
     key : int
-        Stream key (:func:`smecore.estimation.counter.counter_key`).
+        Stream key (:func:`smecore.estimation.counter_key`).
     p : ndarray of int, shape (n,)
         Global path indices.
     k : int
@@ -363,7 +363,7 @@ def solve_sde_counter(sde, x0, T, *, n_steps, scheme="euler", increments="gaussi
     Parameters
     ----------
     sde : DiagonalNoiseSDE
-        Compiled when it is a :class:`~smecore.sme.polynomial.PolynomialDiagonalSDE`
+        Compiled when it is a :class:`~smecore.sme.PolynomialDiagonalSDE`
         (see :func:`fused_spec`); otherwise the numpy reference runs.
     x0, T, n_steps, n_paths, record, observables, t0
         As in :func:`smecore.solvers.solve_sde`.
@@ -394,7 +394,7 @@ def solve_sde_counter(sde, x0, T, *, n_steps, scheme="euler", increments="gaussi
         Bad arguments (naming the argument), a non-diagonal SDE, or ``weak2``
         with multiplicative noise.
     smecore.DivergenceError
-        If a path leaves |x| <= 1e100 (the message gives the step).
+        If a path leaves ``|x|`` <= 1e100 (the message gives the step).
 
     Examples
     --------

@@ -110,7 +110,7 @@ _BOUND_SQ = 1e200  # check_finite_state's bound, squared
 def _check_finite_fast(x, step, what):
     """check_finite_state at the cost of one reduction.
 
-    If every |x_i| <= 1e100 then sum x_i^2 <= size * 1e200, and a NaN or inf
+    If every ``|x_i|`` <= 1e100 then sum x_i^2 <= size * 1e200, and a NaN or inf
     makes the sum NaN or inf; so only when the sum exceeds 1e200 (rare: the
     run is diverging) is the exact entrywise check needed.
     """
@@ -224,7 +224,7 @@ def solve_sde(
     backend : {"numpy", "numba"}, default "numpy"
         ``"numba"``: diagonal-noise SDEs on counter-based random streams, in a
         fused compiled kernel where the SDE allows (different random numbers
-        from the default; see :func:`smecore.solvers.kernels.solve_sde_counter`).
+        from the default; see :func:`smecore.solvers.solve_sde_counter`).
 
     Returns
     -------

@@ -76,7 +76,7 @@ def phase_split_errors(eigenvalues, lr, x0, n_steps):
     Returns
     -------
     (float, float)
-        max_k |D_exact / D_formula - 1| and max_k |F_exact / F_formula - 1|.
+        max_k ``|D_exact / D_formula - 1|`` and max_k ``|F_exact / F_formula - 1|``.
 
     Examples
     --------
@@ -118,12 +118,12 @@ class LevelCheck:
 
     @property
     def rel_error(self) -> float:
-        """max |exact / predicted - 1| over the learning rates."""
+        """max ``|exact / predicted - 1|`` over the learning rates."""
         return _max_rel(self.exact, self.predicted)
 
     @property
     def z(self) -> np.ndarray:
-        """|Monte Carlo - predicted| / standard error, per learning rate."""
+        """``|Monte Carlo - predicted|`` / standard error, per learning rate."""
         return np.abs(self.mc_mean - self.predicted) / self.mc_stderr
 
 
@@ -235,7 +235,7 @@ class ExpansionErrors:
     ----------
     lrs : ndarray
     mean_err, var_err : ndarray
-        max_k |E x_k - X0_{k lr}| and max_k |Var x_k - lr P_{k lr}| per learning rate.
+        max_k ``|E x_k - X0_{k lr}|`` and max_k ``|Var x_k - lr P_{k lr}|`` per learning rate.
     fit_mean, fit_var : OrderFit
         Fitted orders over ``lrs[fit_from:]``.
     runs : dict
@@ -305,9 +305,9 @@ def expansion_backward_errors(problem, x0, T, lrs, *, n_grid, domain, fit_from=0
 
 
 def expansion_variance_mc(problem, x0, T, lr, *, n_paths, rng=None):
-    """A1 by Monte Carlo: E |x_N - X0_T|^2 / lr against Tr P_T (N = T / lr).
+    """A1 by Monte Carlo: E ``|x_N - X0_T|^2`` / lr against Tr P_T (N = T / lr).
 
-    E |x_N - X0_T|^2 = Tr Cov x_N + |E x_N - X0_T|^2 = lr Tr P_T + O(lr^2) by the
+    E ``|x_N - X0_T|^2`` = Tr Cov x_N + ``|E x_N - X0_T|^2`` = lr Tr P_T + O(lr^2) by the
     expansion, so at small lr the Monte Carlo estimate divided by lr must match
     Tr P_T within its standard error.
 
@@ -322,7 +322,7 @@ def expansion_variance_mc(problem, x0, T, lr, *, n_paths, rng=None):
     Returns
     -------
     (float, float, float)
-        The estimate of E |x_N - X0_T|^2 / lr, its standard error, and Tr P_T.
+        The estimate of E ``|x_N - X0_T|^2`` / lr, its standard error, and Tr P_T.
 
     Examples
     --------
@@ -427,7 +427,7 @@ class ScalingFamily:
     runs : dict
         lr -> dict(times, excess) (exact excess loss of SGD).
     gaps : ndarray
-        max_t |E f(x_k) - f* | / (E f(X_t) - f*) - 1 per learning rate (inf if SGD diverges).
+        max_t ``|E f(x_k) - f* |`` / (E f(X_t) - f*) - 1 per learning rate (inf if SGD diverges).
     level_gaps : ndarray
         Relative gap of SGD's stationary excess loss to the SME's (inf if none exists).
     """

@@ -50,7 +50,7 @@ def exact_momentum_weak_errors(problem, step_sizes, damping, x0, T) -> dict:
     error is the paper's max over 0 <= k <= N of ``|E g(x_k) - E g(X_{kh})|``.
 
     Besides g = x and g = f it records the error of the position covariance,
-    max_k max_ij |Cov(x_k)_ij - Cov(X_{kh})_ij|. The covariance is O(h) (noise
+    max_k max_ij ``|Cov(x_k)_ij - Cov(X_{kh})_ij|``. The covariance is O(h) (noise
     of variance h Sigma per unit time) and the SME gets it right to O(h^2):
     this is the error that sees the noise term. The SME without noise, or with
     noise of the wrong size, leaves an O(h) covariance error (order 1, not 2),
@@ -98,7 +98,7 @@ def exact_momentum_weak_errors(problem, step_sizes, damping, x0, T) -> dict:
 
 
 def position_cov_error(a, b) -> float:
-    """max over records and entries of |Cov(x)_a - Cov(x)_b| for two Moments of equal length.
+    """max over records and entries of ``|Cov(x)_a - Cov(x)_b|`` for two Moments of equal length.
 
     Examples
     --------
@@ -242,7 +242,7 @@ def exact_nesterov_weak_errors(problem, lrs, x0, T, *, shift=0) -> dict:
     mu_k = k/(k+3)) runs N = T / sqrt(lr) steps, and its SME
     (:func:`smecore.sme.nesterov_sme`) is evaluated by
     :func:`smecore.moments.sde_moments` at t = (k + ``shift``) sqrt(lr). The
-    weak error is max over 0 <= k <= N of |E g(x_k) - E g(X_t)|.
+    weak error is max over 0 <= k <= N of ``|E g(x_k) - E g(X_t)|``.
 
     Parameters
     ----------
@@ -423,7 +423,7 @@ def _final_estimate(stats):
 
 def mc_nesterov_weak_errors(problem, lrs, x0, T, observable, *, n_paths, substeps=4,
                             rng=None) -> MCWeakErrors:
-    """Weak errors |E g(x_N) - E g(X_T)| of SNAG against its SME by independent Monte Carlo runs.
+    """Weak errors ``|E g(x_N) - E g(X_T)|`` of SNAG against its SME by independent Monte Carlo runs.
 
     SNAG (:class:`smecore.algorithms.Nesterov`, mu_k = k/(k+3)) runs
     N = T / sqrt(lr) steps; its SME (:func:`smecore.sme.nesterov_sme`) is solved

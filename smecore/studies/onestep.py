@@ -166,7 +166,7 @@ def matched_weak_errors(method, x0, lrs, T, orders=(1, 2)) -> dict:
     is run through the exact moment recursion of SGD, whose update x - eta g
     is the method's when g = -h; the SMEs are
     :func:`smecore.sme.moment_matched_sme` of each order, solved by their exact
-    moments. Weak errors max_k |E g(x_k) - E g(X_{k eta})| for g(x) = |x|^2
+    moments. Weak errors max_k ``|E g(x_k) - E g(X_{k eta})|`` for g(x) = ``|x|^2``
     (``"sq"``) and g(x) = x (``"x"``, maximised over the coordinates).
 
     Parameters

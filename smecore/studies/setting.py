@@ -1,7 +1,7 @@
 """The constant of a weak approximation, measured over several learning rates (setting chapter).
 
 The definition of an order-alpha weak approximation asks for one constant C,
-independent of the learning rate eta, with max_k |E g(x_k) - E g(X_{k eta})| <= C eta^alpha
+independent of the learning rate eta, with max_k ``|E g(x_k) - E g(X_{k eta})|`` <= C eta^alpha
 on a fixed horizon. One eta tests nothing: any gap is "C eta" for some C. What can be
 checked is that C(eta) = gap(eta) / eta^alpha stays bounded as eta shrinks, i.e. that the
 gap falls like eta^alpha. :func:`weak_constants` computes the gap exactly for SGD on a
@@ -10,7 +10,7 @@ SME built by :func:`smecore.sme.sgd_sme`, so an active mutant of that equation
 (:mod:`smecore.mutants`) is what is measured when one is active.
 
 It also measures the relative gap of the *fluctuation level* reached at the horizon,
-|E f(x_N) - E f(X_T)| / E f(x_N). SGD's level is of order eta (the noise balances the
+``|E f(x_N) - E f(X_T)|`` / E f(x_N). SGD's level is of order eta (the noise balances the
 descent there), so the absolute gap is O(eta) for any equation that ends near the
 minimum, even the noise-free gradient flow; the relative gap is O(eta) only when the
 SME's noise has the right size, and O(1) without noise or with the noise scaled.
@@ -40,11 +40,11 @@ class WeakConstants:
     lrs : ndarray
         The learning rates, decreasing.
     max_gap : ndarray
-        max_k |E f(x_k) - E f(X_{k eta})| over the horizon, one per learning rate.
+        max_k ``|E f(x_k) - E f(X_{k eta})|`` over the horizon, one per learning rate.
     constants : ndarray
         ``max_gap / lrs**order``: the constant C(eta) of the definition.
     level_gap : ndarray
-        |E f(x_N) - E f(X_{N eta})| / E f(x_N) at the horizon.
+        ``|E f(x_N) - E f(X_{N eta})|`` / E f(x_N) at the horizon.
     gap_order, level_order : OrderFit
         Fitted orders in eta of ``max_gap`` and ``level_gap``.
     """
