@@ -9,6 +9,10 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECK_TAG = "nbval-check-output"
+#: Quick runs of the chapters in this pytest session (path -> executed notebook), recorded by
+#: tests/test_notebooks.py so that tests/test_robustness.py compares a perturbed run with it
+#: instead of executing every chapter twice more.
+QUICK_RUNS: dict = {}
 
 
 def toc_files(toc_path=ROOT / "_toc.yml"):

@@ -22,7 +22,7 @@ from smecore.book.verdicts import ROUNDING_FLOOR, Verdict, Verdicts
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from notebook_tools import chapter_notebooks, checked_text, read, verdict_lines  # noqa: E402
+from notebook_tools import QUICK_RUNS, chapter_notebooks, checked_text, read, verdict_lines  # noqa: E402
 
 CHAPTERS = chapter_notebooks()
 
@@ -154,14 +154,16 @@ def _run_quick(path, out, env, monkeypatch):
 def test_checked_outputs_do_not_depend_on_rounding(path, tmp_path, monkeypatch):
     """Two quick runs whose floating-point rounding differs print the same checked cells.
 
-    One BLAS thread against two (OpenBLAS splits its sums differently; the chapters set one
-    thread only by default), and numpy's baseline SIMD kernels against the best this CPU has.
+    The default run (reused from tests/test_notebooks.py when it ran in this session) against
+    one with another BLAS thread count (OpenBLAS splits its sums differently) and numpy's
+    baseline SIMD kernels instead of the best this CPU has.
     Also: a verdict whose band is a rounding-level tolerance prints its value as a bound.
     """
-    one = _run_quick(path, tmp_path / "a" / path.name, {"OPENBLAS_NUM_THREADS": "1"},
-                     monkeypatch)
+    # The default run: the quick run tests/test_notebooks.py made in this session, if any.
+    one = QUICK_RUNS.get(path) or _run_quick(path, tmp_path / "a" / path.name, {}, monkeypatch)
     other = _run_quick(path, tmp_path / "b" / path.name,
-                       {"OPENBLAS_NUM_THREADS": "2", **_baseline_simd()}, monkeypatch)
+                       {"OPENBLAS_NUM_THREADS": "1" if os.environ.get("OPENBLAS_NUM_THREADS") != "1"
+                        else "2", **_baseline_simd()}, monkeypatch)
     assert checked_text(one) == checked_text(other)
     rounding_level = [ln for ln in verdict_lines(one)
                       if (p := parse_verdict_line(ln)) and p["low"] == 0 and p["high"] is not None
