@@ -46,3 +46,10 @@ def test_the_pattern_catches_what_it_must():
         assert FORBIDDEN.search(bad), bad
     for fine in ("Li, Tai & E (2019), Lemma 5", "briefly", "/tmp/rep"):
         assert not FORBIDDEN.search(fine), fine
+
+
+def test_no_control_characters():
+    """A Python escape left in prose ("\\alpha" written as "\\a" + "lpha") breaks the page's math."""
+    hits = [f"{name}: {repr(ch)}" for name, text in tracked_text_files()
+            for ch in sorted(set(text) & {"\x07", "\x08", "\x0b", "\x0c"})]
+    assert hits == []
