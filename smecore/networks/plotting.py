@@ -54,6 +54,6 @@ def curves_figure(runs, styles, metrics=("train_loss", "test_loss", "test_accura
             band(ax, tr.times, tr.estimate(m), color=styles[name], label=name)
         ax.set_xlabel("time $t = k\\eta$")
         ax.set_ylabel(lab)
-    axes[-1].legend(fontsize=8, loc="lower right")
+    axes[-1].legend(fontsize=11, loc="lower right")
     fig.tight_layout()
     return fig
