@@ -202,6 +202,12 @@ def solve_sde(
         (time-homogeneous, additive ``sde.linear`` only). Nesterov SMEs use
         exponential-integrator versions of ``euler``/``weak2`` that treat the
         r/t friction exactly (:class:`_PowerFrictionStepper`).
+        Cost of one step on n paths: ``euler``, one drift and one diffusion
+        evaluation on n points; ``weak2``, two drift evaluations, and one diffusion
+        evaluation for time-homogeneous additive noise, or for multiplicative noise one
+        on n points and four on m n points (m the noise dimension); ``exact``, one
+        matrix-vector product. A user's drift and diffusion are called on all paths of
+        a block at once, so their cost, not the solver's, dominates.
     increments : {"gaussian", "discrete"}
         Gaussian increments, or (weak schemes only) discrete ones: two-point
         for ``euler`` (random signs from random bits for a

@@ -112,6 +112,13 @@ class _Weak2Stepper:
     Time enters as an extra state coordinate with drift 1, which is why
     a(Ybar) and b(R) are taken at t + D.
 
+    Cost of one step on n paths (d state and m noise dimensions): two drift evaluations
+    on n points; with additive noise (``sde.linear.additive``) one diffusion evaluation on
+    n points, or two when the noise depends on time (``time_homogeneous`` False); with
+    multiplicative noise one diffusion evaluation on n points and four on m n points
+    (the supporting values R^j and U^r), plus O(n d m^2) arithmetic. Euler-Maruyama costs
+    one drift and one diffusion evaluation on n points.
+
     Increments: ``"discrete"`` uses three-point dW^j (+-sqrt(3 D) with
     probability 1/6 each, 0 with 2/3) and two-point V_{r,j} = +-D for r < j,
     V_{j,r} = -V_{r,j} (KP 14.2.3); ``"gaussian"`` uses dW^j = sqrt(D) N(0, 1)
@@ -123,6 +130,8 @@ class _Weak2Stepper:
         self.m = sde.noise_dim
         linear = getattr(sde, "linear", None)
         self.additive = bool(linear is not None and linear.additive)
+        # Additive, time-homogeneous noise: b(t + h) = b(t), so one evaluation serves both.
+        self.constant_noise = self.additive and bool(linear.time_homogeneous)
         self.pairs = np.triu_indices(self.m, k=1)
 
     def draw_base(self, rand, n):
@@ -150,7 +159,7 @@ class _Weak2Stepper:
         y_bar = x + h * a + _einsum_bw(b, dw)
         drift_part = 0.5 * h * (a + sde.drift(t + h, y_bar))
         if self.additive:
-            b_next = sde.diffusion(t + h, x)
+            b_next = b if self.constant_noise else sde.diffusion(t + h, x)
             return x + drift_part + 0.5 * _einsum_bw(b + b_next, dw)
         return x + drift_part + self._noise_part(t, x, a, b, dw, rest)
 
