@@ -353,6 +353,23 @@ class W2SmecoreProcesses(W2Smecore):
     note = "as smecore, ProcessPoolExecutor with 2 workers (pool started before timing)"
 
 
+class W2SmecoreNumba(W2Smecore):
+    """run(SGD, LinearRegression, backend="numba"): the fused kernel on counter-based indices."""
+
+    name = "smecore-numba"
+    requires = ("smecore", "numba")
+    note = ("algorithms.run(..., backend='numba'): fused numba kernel over tiles of paths, "
+            "sample indices from a counter-based SplitMix64 hash; numba threads = cores")
+
+    def run(self, M, seed):
+        from smecore.algorithms import SGD, run
+        stats = run(SGD(wl.W2_LR), self.problem, np.zeros(wl.W2_DIM), wl.W2_STEPS, n_paths=M,
+                    rng=seed, record=[wl.W2_STEPS], observables={"f": self.problem.value},
+                    backend="numba")
+        est = stats["f"]
+        return float(est.mean[-1]), float(est.stderr[-1])
+
+
 class W2Numpy(Adapter):
     name = "numpy-loop"
     workload = "W2"
@@ -466,7 +483,7 @@ ADAPTERS = {
     "W1": [W1Smecore, W1SmecoreGaussian, W1SmecoreProcesses, W1SmecoreNumba,
            W1SmecoreNumbaGaussian, W1Numpy, W1NormalFloor, W1DiscreteFloor,
            W1TorchSDE, W1Diffrax, W1Sdeint],
-    "W2": [W2Smecore, W2SmecoreProcesses, W2Numpy, W2IndexFloor, W2Torch, W2Jax],
+    "W2": [W2Smecore, W2SmecoreProcesses, W2SmecoreNumba, W2Numpy, W2IndexFloor, W2Torch, W2Jax],
 }
 
 

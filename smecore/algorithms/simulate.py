@@ -21,6 +21,7 @@ from ..estimation.observables import (
     record_steps,
 )
 from ..estimation.streams import DEFAULT_BLOCK_SIZE, PathRandom
+from .counter_sgd import counter_sgd_supported, run_sgd_counter
 from .methods import (
     _OBSERVE,
     MAX_PATH_FLOATS,
@@ -283,6 +284,7 @@ def run(
     chunk_size=None,
     executor=None,
     progress=None,
+    backend="numpy",
 ) -> Statistics:
     """Monte Carlo statistics of observables along ``n_paths`` runs of an algorithm.
 
@@ -312,6 +314,11 @@ def run(
     block_size, chunk_size, executor, progress
         As in :func:`smecore.estimation.monte_carlo`; the result does not
         depend on ``chunk_size``, ``executor`` or ``progress`` (a tqdm bar for long runs).
+    backend : {"numpy", "numba"}, default "numpy"
+        ``"numba"``: plain :class:`SGD` on a :class:`~smecore.problems.LinearRegression`
+        in a fused compiled kernel with counter-based sample indices
+        (``smecore.algorithms.counter_sgd``; other random numbers than ``"numpy"``,
+        the same law; no progress bar). Other combinations raise ``ValueError``.
 
     Returns
     -------
@@ -347,6 +354,14 @@ def run(
     x0, n_steps, steps = _prepare(algorithm, problem, x0, n_steps, record, observe)
     observables = normalize_observables(observables)
     warn_single_path(n_paths)
+    if one_of(backend, "backend", ("numpy", "numba")) == "numba":
+        reason = counter_sgd_supported(algorithm, problem, observe)
+        if reason is not None:
+            raise ValueError(f"backend='numba': {reason}; use backend='numpy'")
+        estimates = run_sgd_counter(algorithm.lr, problem, x0, steps, observables,
+                                    n_paths=n_paths, rng=rng, block_size=block_size,
+                                    chunk_size=chunk_size, executor=executor)
+        return Statistics(steps * algorithm.time_step, steps, estimates)
     chunk = _SimulateChunk(algorithm, problem, x0, steps, observables, observe)
     estimates = monte_carlo(
         chunk, n_paths, rng=rng, block_size=block_size, chunk_size=chunk_size, executor=executor,
