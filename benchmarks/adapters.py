@@ -134,6 +134,46 @@ class W1SmecoreNumbaGaussian(W1SmecoreNumba):
     note = "as smecore-numba, Gaussian increments from a ziggurat on the counter bits"
 
 
+class W1ComputeFloor(Adapter):
+    """The arithmetic of W1's Euler steps alone, compiled, with no random numbers."""
+
+    name = "compute-floor"
+    kind = "floor"
+    requires = ("numba",)
+    note = ("numba, one thread: x + h x (1 - x^2) + s xi per path, step and coordinate, with "
+            "xi = +-1 from the parity of (p + k + j) instead of random bits; tiles of 128 paths "
+            "innermost, as the fused kernel")
+
+    def setup(self, M, seed):
+        import numba
+
+        @numba.njit
+        def euler(M, d, n_steps, h, s, x0):
+            tile = 128
+            total = 0.0
+            x = np.empty((d, tile))
+            for p0 in range(0, M, tile):
+                n = min(tile, M - p0)
+                x[:, :] = x0
+                for k in range(n_steps):
+                    for j in range(d):
+                        for t in range(n):
+                            xi = 1.0 - 2.0 * ((p0 + t + k + j) & 1)
+                            v = x[j, t]
+                            x[j, t] = (v + h * (v * (1.0 - v * v))) + s * xi
+                for j in range(d):
+                    for t in range(n):
+                        total += x[j, t] * x[j, t]
+            return total
+
+        self.euler = euler
+        self.euler(8, wl.W1_DIM, 2, wl.W1_H, math.sqrt(wl.W1_ETA * wl.W1_H), wl.W1_X0)
+
+    def run(self, M, seed):
+        self.euler(M, wl.W1_DIM, wl.W1_STEPS, wl.W1_H, math.sqrt(wl.W1_ETA * wl.W1_H), wl.W1_X0)
+        return None, None
+
+
 class W1Numpy(Adapter):
     """The plain vectorised numpy loop a careful user writes."""
 
@@ -405,6 +445,57 @@ class W2IndexFloor(Adapter):
         return None, None
 
 
+class W2ComputeFloor(Adapter):
+    """The arithmetic of W2's SGD steps alone, compiled, with no random numbers."""
+
+    name = "compute-floor"
+    kind = "floor"
+    requires = ("numba",)
+    note = ("numba, one thread: residual, scaled, and x -= c a_i per path and step, with "
+            "i = (7 p + 13 k) mod n instead of random indices; tiles of 64 paths innermost, "
+            "as the fused kernel")
+
+    def setup(self, M, seed):
+        import numba
+
+        @numba.njit
+        def sgd(M, n_steps, lr, A, y):
+            tile = 64
+            m, d = A.shape
+            x = np.empty((d, tile))
+            c = np.empty(tile)
+            idx = np.empty(tile, dtype=np.int64)
+            total = 0.0
+            for p0 in range(0, M, tile):
+                n = min(tile, M - p0)
+                x[:, :] = 0.0
+                for k in range(n_steps):
+                    for t in range(n):
+                        idx[t] = (7 * (p0 + t) + 13 * k) % m
+                    for t in range(n):
+                        c[t] = A[idx[t], 0] * x[0, t]
+                    for j in range(1, d):
+                        for t in range(n):
+                            c[t] = c[t] + A[idx[t], j] * x[j, t]
+                    for t in range(n):
+                        c[t] = lr * (c[t] - y[idx[t]])
+                    for j in range(d):
+                        for t in range(n):
+                            x[j, t] = x[j, t] - c[t] * A[idx[t], j]
+                for j in range(d):
+                    for t in range(n):
+                        total += x[j, t]
+            return total
+
+        self.A, self.y = wl.w2_data()
+        self.sgd = sgd
+        self.sgd(8, 2, wl.W2_LR, self.A, self.y)
+
+    def run(self, M, seed):
+        self.sgd(M, wl.W2_STEPS, wl.W2_LR, self.A, self.y)
+        return None, None
+
+
 class W2Torch(Adapter):
     name = "torch"
     workload = "W2"
@@ -481,9 +572,10 @@ class W2Jax(Adapter):
 
 ADAPTERS = {
     "W1": [W1Smecore, W1SmecoreGaussian, W1SmecoreProcesses, W1SmecoreNumba,
-           W1SmecoreNumbaGaussian, W1Numpy, W1NormalFloor, W1DiscreteFloor,
+           W1SmecoreNumbaGaussian, W1Numpy, W1NormalFloor, W1DiscreteFloor, W1ComputeFloor,
            W1TorchSDE, W1Diffrax, W1Sdeint],
-    "W2": [W2Smecore, W2SmecoreProcesses, W2SmecoreNumba, W2Numpy, W2IndexFloor, W2Torch, W2Jax],
+    "W2": [W2Smecore, W2SmecoreProcesses, W2SmecoreNumba, W2Numpy, W2IndexFloor, W2ComputeFloor,
+           W2Torch, W2Jax],
 }
 
 
