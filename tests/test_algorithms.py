@@ -1,6 +1,7 @@
 """Tests of smecore.algorithms: update rules, closed forms of the worked examples by
 Monte Carlo, exact second-moment recursions, reproducibility, bad input, divergence."""
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -20,6 +21,9 @@ from smecore.problems.custom import FunctionObjective
 from smecore.problems.multiplicative import MultiplicativeQuadratic
 from smecore.problems.nonlinear import DoubleWell
 from smecore.problems.regression import make_linear_regression
+
+# Process pools spawn: forking a process that has loaded JAX (multithreaded) may deadlock.
+SPAWN = multiprocessing.get_context("spawn")
 
 N_SE = 4.0
 
@@ -217,7 +221,7 @@ def test_bit_identical_with_process_pool():
     problem = make_linear_regression(40, 3, rng=5).with_batch_size(2)
     kwargs = dict(n_paths=2000, rng=8, block_size=200, record=[0, 10], observables={"x2": np.square})
     serial = run(Nesterov(0.01), problem, np.ones(3), 10, **kwargs)
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=SPAWN) as pool:
         parallel = run(Nesterov(0.01), problem, np.ones(3), 10, chunk_size=600, executor=pool, **kwargs)
     np.testing.assert_array_equal(parallel["x2"].mean, serial["x2"].mean)
     np.testing.assert_array_equal(parallel["x2"].stderr, serial["x2"].stderr)

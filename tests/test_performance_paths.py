@@ -8,6 +8,7 @@ results are bit-identical across chunk sizes, tile sizes and executors
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -21,6 +22,9 @@ from smecore.estimation import PathRandom, identity, plan_blocks
 from smecore.sme import DiagonalNoiseSDE, FunctionSDE
 from smecore.solvers import sample_sde_paths, solve_sde
 from smecore.solvers.steppers import _make_stepper
+
+# Process pools spawn: forking a process that has loaded JAX (multithreaded) may deadlock.
+SPAWN = multiprocessing.get_context("spawn")
 
 
 # ---------------------------------------------------------------------------
@@ -276,7 +280,7 @@ def test_diagonal_euler_bit_identical_across_chunks_tiles_threads_processes(monk
     monkeypatch.undo()
     with ThreadPoolExecutor(3) as pool:
         assert _same(reference, _w1_like(chunk_size=512, executor=pool))
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=SPAWN) as pool:
         assert _same(reference, _w1_like(chunk_size=1024, executor=pool))
 
 
@@ -347,7 +351,7 @@ def test_fast_sgd_bit_identical_across_chunks_tiles_executors(monkeypatch):
     monkeypatch.setattr(algorithms, "INDEX_STEPS", 3)
     assert _same(reference, _sgd(problem, chunk_size=1536))
     monkeypatch.undo()
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, mp_context=SPAWN) as pool:
         assert _same(reference, _sgd(problem, chunk_size=512, executor=pool))
 
 

@@ -10,6 +10,7 @@ Monte Carlo tests then check that solve_sde reproduces these moments.
 """
 
 import itertools
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
@@ -32,6 +33,9 @@ from smecore.sme import (
 )
 from smecore.solvers import coupled_sgd_sme, sample_sde_paths, solve_sde
 from smecore.solvers.steppers import _ExactStepper, _make_stepper
+
+# Process pools spawn: forking a process that has loaded JAX (multithreaded) may deadlock.
+SPAWN = multiprocessing.get_context("spawn")
 
 THREE_POINT = ([-np.sqrt(3.0), 0.0, np.sqrt(3.0)], [1 / 6, 2 / 3, 1 / 6])
 TWO_POINT = ([-1.0, 1.0], [0.5, 0.5])
@@ -416,7 +420,7 @@ def test_results_identical_across_chunks_and_executors():
     ckw = dict(substeps=2, scheme="weak2", n_paths=300, rng=8, block_size=64, order=2)
     c1 = coupled_sgd_sme(p, 0.1, 5, [1.0, -1.0], **ckw)
     c2 = coupled_sgd_sme(p, 0.1, 5, [1.0, -1.0], chunk_size=64, **ckw)
-    with ProcessPoolExecutor(2) as ex:
+    with ProcessPoolExecutor(2, mp_context=SPAWN) as ex:
         c3 = coupled_sgd_sme(p, 0.1, 5, [1.0, -1.0], chunk_size=128, executor=ex, **ckw)
     for stats in (c2, c3):
         for name in ("sgd:x", "sme:x", "diff:x"):
