@@ -177,7 +177,7 @@ def coupled_weak_error(objective, theta0, lr, n_steps, *, substeps=8, order=1, r
     >>> from smecore.networks import TeacherStudent
     >>> ts = TeacherStudent(50, (3, 8, 1), noise=0.5, rng=0)
     >>> runs = coupled_weak_error(ts, ts.model.init(1), 0.1, 10, substeps=4, n_runs=8, rng=0)
-    >>> runs.sgd["train_loss"].shape, runs.error("train_loss").n
+    >>> runs.sgd["train_loss"].shape, runs.error("train_loss").n_paths
     ((8,), 8)
     """
     time_scale = mutants.overrides("coupled_weak_error").get("time_scale", time_scale)
