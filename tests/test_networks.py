@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 import smecore as sc
+from smecore import mutants
 from smecore.networks import (MLP, DataError, DigitsData, DigitsObjective, TeacherStudent,
-                              load_digits_split, noise_to_signal, simulate, simulate_sme,
-                              simulate_svag, svag_coefficients, top_hessian_eigenvalue)
+                              coupled_weak_error, load_digits_split, noise_to_signal, simulate,
+                              simulate_sme, simulate_svag, svag_coefficients, top_hessian_eigenvalue,
+                              weak_order_study)
 
 
 @pytest.fixture(scope="module")
@@ -254,3 +256,80 @@ def test_nesterov_matches_a_plain_loop(teacher):
         x_new = y - 0.05 * ts.minibatch_grad(y, jax.random.fold_in(key, k), 1.0)
         x, y = x_new, x_new + 0.7 * (x_new - x)
     assert np.max(np.abs(tr.final[0] - np.asarray(x))) < 1e-13
+
+
+# --- NW4: the weak order of SGD against its SME, coupled runs ---------------------------------
+def test_coupled_sme_with_one_substep_is_sgd(teacher):
+    """With one Euler-Maruyama step per SGD step on the same Gaussian numbers, the SME path IS
+    the SGD path (the teacher's noise is exactly Gaussian): the coupling is exact."""
+    ts, theta = teacher
+    runs = coupled_weak_error(ts, theta, 0.1, 10, substeps=1, n_runs=6, rng=3)
+    np.testing.assert_allclose(runs.sme["train_loss"], runs.sgd["train_loss"], rtol=1e-12)
+    assert runs.sgd["train_loss"].std() > 0
+
+
+def test_coupled_runs_have_the_laws_of_sgd_and_of_the_sme(teacher):
+    """Coupling changes no law: coupled SGD matches independent SGD, and the two coupled
+    Euler-Maruyama paths (2 and 4 steps per SGD step) match simulate_sme with the same steps,
+    within 4 standard errors."""
+    ts, theta = teacher
+    runs = coupled_weak_error(ts, theta, 0.2, 5, substeps=2, richardson=True, n_runs=3000, rng=4)
+    sgd = simulate(ts, "sgd", theta, 0.2, 5, n_runs=3000, n_records=1, rng=5).metrics["train_loss"][-1]
+    sme2, sme4 = (simulate_sme(ts, theta, 0.2, 5, substeps=m, n_runs=3000, n_records=1,
+                               rng=6 + m).metrics["train_loss"][-1] for m in (2, 4))
+    for a, b in ((runs.sgd["train_loss"], sgd), (runs.sme["train_loss"], sme2),
+                 (runs.sme_fine["train_loss"], sme4)):
+        z = abs(a.mean() - b.mean()) / np.hypot(a.std(), b.std()) * np.sqrt(a.size)
+        assert z < 4
+
+
+NW4_TEACHER = dict(n_inputs=200, sizes=(8, 16, 1), noise=0.5)  # the chapter's teacher
+NW4_LRS, NW4_T, NW4_RUNS = [0.2, 0.1, 0.05, 0.025], 1.0, 32  # the chapter's quick sizes
+
+
+def _nw4_claims(seed, ts, theta):
+    """The chapter's NW4 verdicts for one seed: name -> passed."""
+    out = {}
+    for order, band in ((1, (0.5, 1.5)), (2, (1.5, 2.5))):
+        fit = weak_order_study(ts, theta, NW4_LRS, NW4_T, order=order, n_runs=NW4_RUNS,
+                               rng=[seed, 8, order]).fit
+        half = (fit.interval[1] - fit.interval[0]) / 2
+        out[order] = band[0] <= fit.order <= band[1] and half <= 0.5
+    return out
+
+
+@pytest.mark.slow
+def test_nw4_check_passes_and_rejects_wrong_time_scale_mutant():
+    """NW4's verdicts (fitted weak order against the order-1 and order-2 SME, interval
+    half-width <= 0.5) on the chapter's teacher at the chapter's quick sizes, 20 seeds: both
+    pass for >= 19; with the mutant 'wrong time scale' the order-1 verdict fails for >= 19."""
+    ts = TeacherStudent(**NW4_TEACHER, rng=0)
+    theta = ts.model.init([0, 1])
+    passed = [_nw4_claims(seed, ts, theta) for seed in range(20)]
+    assert sum(p[1] for p in passed) >= 19 and sum(p[2] for p in passed) >= 19
+    mutants.activate("NW4:wrong-time-scale")
+    try:
+        killed = []
+        for seed in range(20):
+            fit = weak_order_study(ts, theta, NW4_LRS, NW4_T, order=1, n_runs=NW4_RUNS, rng=[seed, 8, 1]).fit
+            killed.append(not 0.5 <= fit.order <= 1.5)
+    finally:
+        mutants.activate("")
+    assert sum(killed) >= 19
+
+
+def test_coupled_weak_error_bad_input(small, teacher):
+    obj, theta = small
+    with pytest.raises(ValueError, match="exactly Gaussian noise"):
+        coupled_weak_error(obj, theta, 0.1, 2, n_runs=2, rng=0)
+    ts, theta_t = teacher
+    with pytest.raises(ValueError, match="order must be 1 or 2"):
+        coupled_weak_error(ts, theta_t, 0.1, 2, order=3, n_runs=2, rng=0)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        coupled_weak_error(ts, theta_t, -0.1, 2, n_runs=2, rng=0)
+    with pytest.raises(ValueError, match="horizon / lr must be a positive integer"):
+        weak_order_study(ts, theta_t, [0.3, 0.2], 1.0, n_runs=2, rng=0)
+    with pytest.raises(ValueError, match="lrs must be at least two"):
+        weak_order_study(ts, theta_t, [0.1], 1.0, n_runs=2, rng=0)
+    with pytest.raises(ValueError, match="solver_error needs richardson"):
+        coupled_weak_error(ts, theta_t, 0.1, 2, n_runs=2, rng=0).solver_error("train_loss")

@@ -78,6 +78,7 @@ RESULTS = {
     "NW1": "SVAG converges to the SME of SGD on a neural network (Li, Malladi & Arora 2021)",
     "NW2": "gradient noise matters on a network, and the SME reproduces its effect",
     "NW3": "the linear scaling rule on a network: where it holds and where it fails",
+    "NW4": "weak order 1 (order 2) of SGD against its order-1 (order-2) SME, on a network",
     # Where the SME went next: claims of citing works, checked where they can be.
     "HD1": "critical step size c/N: exact recursion and limit ODE with its diffusive corrector",
     "HD2": "OU fluctuations near the fixed point of the high-dimensional limit",

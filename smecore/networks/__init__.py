@@ -25,6 +25,9 @@ svag
 sme
     :func:`simulate_sme` (order-1 and order-2 SME by Euler-Maruyama; the
     ``noise=False`` mutant is the gradient flow).
+weak
+    :func:`coupled_weak_error`, :func:`weak_order_study` (SGD and its SME on one Brownian
+    path: the weak error and its order in lr).
 diagnostics
     :func:`top_hessian_eigenvalue`, :func:`noise_to_signal`.
 plotting
@@ -42,9 +45,11 @@ from .simulate import Trajectories, jax_key, simulate  # noqa: E402
 from .diagnostics import noise_to_signal, top_hessian_eigenvalue  # noqa: E402
 from .svag import simulate_svag, svag_coefficients  # noqa: E402
 from .sme import simulate_sme  # noqa: E402
+from .weak import CoupledRuns, WeakOrderStudy, coupled_weak_error, weak_order_study  # noqa: E402
 
 __all__ = [
     "DataError", "DigitsData", "load_digits_split", "MLP", "DigitsObjective", "TeacherStudent",
     "Trajectories", "jax_key", "noise_to_signal", "simulate", "simulate_svag",
     "svag_coefficients", "simulate_sme", "top_hessian_eigenvalue",
 ]
+__all__ += ["CoupledRuns", "WeakOrderStudy", "coupled_weak_error", "weak_order_study"]

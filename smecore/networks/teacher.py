@@ -85,10 +85,23 @@ class TeacherStudent(NetworkObjective):
         """J(theta)^T u by one reverse pass."""
         return jax.vjp(self.outputs, theta)[1](u)[0]
 
+    @property
+    def noise_dim(self):
+        """Dimension of the Gaussian vector z behind one noise sample (n)."""
+        return self.n
+
+    def noise_from_normal(self, theta, z):
+        """The noise sample -(sigma/n) J^T z for a given z ~ N(0, I_n): Sigma^{1/2} xi in law.
+
+        With z the increment of an n-dimensional Brownian motion, this is the diffusion of the
+        SME written with the (dim x n) factor -(sigma/n) J^T of Sigma; SGD and Euler-Maruyama
+        solutions driven by the same z are then coupled (see :mod:`.weak`).
+        """
+        return -(self.noise / self.n) * self._jt(theta, z)
+
     def noise_sample(self, theta, key):
         """Sigma^{1/2} xi in law: -(sigma/n) J^T z, z ~ N(0, I_n)."""
-        z = jax.random.normal(key, (self.n,))
-        return -(self.noise / self.n) * self._jt(theta, z)
+        return self.noise_from_normal(theta, jax.random.normal(key, (self.n,)))
 
     def minibatch_grad(self, theta, key, batch, capacity=None):
         """grad f averaged over ``batch`` independent label-noise draws (exactly Gaussian)."""
