@@ -36,3 +36,19 @@ def test_chapter_ends_with_a_summary(path):
                 for line in cell.source.splitlines() if line.startswith("#")]
     assert any(h.lstrip("#").strip().lower().startswith("summary") for h in headings), (
         f"{path.name}: no 'Summary' section")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_glued_numbers_are_plain_floats(path):
+    # `{glue:text}`name:.2f`` formats the glued text/plain; numpy 2 shows a numpy scalar as
+    # "np.float64(0.85)", which the book build cannot format (a warning, so a failed -W build).
+    bad = []
+    for cell in read(path).cells:
+        for out in cell.get("outputs", []):
+            if "scrapbook" not in out.get("metadata", {}):
+                continue
+            for mime, text in out.get("data", {}).items():
+                text = "".join(text) if isinstance(text, list) else str(text)
+                if mime.endswith("text/plain") and text.startswith("np."):
+                    bad.append(f"{out['metadata']['scrapbook'].get('name')}: {text[:40]}")
+    assert not bad, f"{path.name}: glue plain floats (float(x)), not numpy scalars: {bad}"
