@@ -48,3 +48,8 @@ __all__ = [
     "Trajectories", "jax_key", "noise_to_signal", "simulate", "simulate_svag",
     "svag_coefficients", "simulate_sme", "top_hessian_eigenvalue",
 ]
+
+# cSGD / cMSGD and their baselines on a network (book/control.ipynb).
+from .control import CONTROL_METHODS, ControlRuns, spread_ratio, train_controlled  # noqa: E402
+
+__all__ += ["CONTROL_METHODS", "ControlRuns", "spread_ratio", "train_controlled"]
