@@ -34,7 +34,8 @@ Per coordinate i, with g the mini-batch gradient and x the parameter:
   (4 m)))`` (critical damping, and the stationary level), ``mu* = 1`` wherever a is
   not positive; ``mu <- mu - (1 - beta)(mu - mu*)``; the step is
   ``v <- mu v - lr g``, ``x <- x + v`` with the mu of the previous step. Defaults
-  ``lr = 0.1``, initial ``mu = 0.9``.
+  ``lr = 0.1``, initial ``mu = 0.9``. (The second term never binds, see
+  :func:`cmsgd_online_target`: mu* is critical damping at the estimated curvature.)
 
 On a direction the estimator sees as non-convex (a <= 0) both controllers move
 towards their largest value: cSGD towards the full rate eta_max (u* = 1), cMSGD
@@ -276,6 +277,11 @@ def cmsgd_online_target(a, g_mean, g_var, lr, xp=np):
     heavy-ball SME on curvature a, the second the level at which the stationary
     fluctuation balances the remaining decrease. Wherever ``a`` is not positive
     (or NaN) ``mu* = 1``.
+
+    As written, the second term never binds: since var g <= gbar^2 + var g, it is at
+    least ``1 - lr a / 2``, and wherever ``1 - 2 sqrt(lr a) >= 0`` (lr a <= 1/4),
+    ``2 sqrt(lr a) >= 4 lr a > lr a / 2``. So for a > 0, ``mu* = max(0, 1 - 2 sqrt(lr a))``:
+    critical damping at the estimated curvature (checked in ``tests/test_control.py``).
 
     Examples
     --------
