@@ -6,6 +6,7 @@ learning-rate schedules and controlled SGD (oracle and online: cSGD, cMSGD), and
 from .adaptive import (
     AdaptiveSettings,
     cmsgd_online_target,
+    compare_with_plugin,
     csgd_online_target,
     online_estimates,
     plugin_quadratic,
@@ -36,6 +37,7 @@ __all__ = [
     "AdaptiveSettings",
     "csgd_online_target",
     "cmsgd_online_target",
+    "compare_with_plugin",
     "online_estimates",
     "plugin_quadratic",
     "run_quadratic",

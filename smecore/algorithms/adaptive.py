@@ -6,11 +6,10 @@ parameter mu. Their implementation (GitHub ``LiQianxiao/cSGD-cMSGD``, file
 ``src/csgd.py``, classes ``CSGDOptimizer`` and ``CMSGDOptimizer``) estimates the model
 per coordinate online. This module restates that implementation as pure array
 functions (numpy by default; pass ``xp=jax.numpy`` to trace them under JAX, as
-:mod:`smecore.networks.control` does), so that one formula serves both the
+``smecore.networks.control`` does), so that one formula serves both the
 quadratic reference loop :func:`run_quadratic` and the network loops.
 
-What the source determines (every constant below is read from ``src/csgd.py``)
-------------------------------------------------------------------------------
+**What the source determines** (every constant below is read from ``src/csgd.py``).
 Per coordinate i, with g the mini-batch gradient and x the parameter:
 
 * Exponential moving averages (``_ema_mean``, ``_ema_var``, ``_ema_covar``) of the
@@ -41,8 +40,8 @@ On a direction the estimator sees as non-convex (a <= 0) both controllers move
 towards their largest value: cSGD towards the full rate eta_max (u* = 1), cMSGD
 towards mu* = 1, no friction.
 
-What the source leaves open
----------------------------
+**What the source leaves open.**
+
 * The EMA update and the parameter update carry no control dependency on each other
   in ``_train_ops``, so whether the x fed to the regression is the parameter before
   or after the step is not fixed by the graph. Here it is the parameter *before* the

@@ -10,7 +10,7 @@ One compiled program per (objective, method, batch, number of records, active
 mutant); the initial learning rate of every run, ``eta_max``, ``tau`` and the decay
 bounds are traced, so a sweep compiles once per method. Runs are mapped with
 ``jax.vmap``, steps run in ``jax.lax.fori_loop`` inside a ``jax.lax.scan`` over the
-records, as in :mod:`smecore.networks.simulate`. Random numbers: run ``i`` uses
+records, as in ``smecore.networks.simulate``. Random numbers: run ``i`` uses
 ``fold_in(jax_key(rng), i)`` and its step ``k`` ``fold_in(run_key, k)``.
 """
 
@@ -47,7 +47,7 @@ class ControlRuns:
     metrics : dict of str -> ndarray, shape (R + 1, M)
         ``train_loss``, ``test_loss``, ``test_accuracy``; ``rate``: the median over
         coordinates of the step size applied to a gradient (cSGD ``eta_max u``, cMSGD the
-        effective rate ``lr / (1 - mu)``, the schedule's rate for ``sgd`` and
+        effective rate ``eta_max / (1 - mu)``, the schedule's rate for ``sgd`` and
         ``inverse_time``, NaN for Adagrad and Adam); ``momentum``: the median mu (cMSGD),
         else NaN.
     method : str
