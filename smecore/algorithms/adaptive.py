@@ -484,7 +484,7 @@ def compare_with_plugin(settings, a, noise_var, x0, n_steps, n_runs, rng):
     True
     """
     run = run_quadratic(settings, [a], [0.0], [noise_var], [x0], n_steps, n_runs, rng,
-                        every=max(1, n_steps // 20))
+                        every=max(1, n_steps // 400))
     m_plug, c_plug = plugin_quadratic(settings.method, a, noise_var, settings.lr, x0 ** 2, n_steps)
     final = run["sq"][-1, :, 0]
     m, se = float(final.mean()), float(final.std(ddof=1) / np.sqrt(final.size))

@@ -84,7 +84,8 @@ def quadratic_figure(csgd, cmsgd, m_opt):
         sq = run["sq"][:, :, 0]
         se = sq.std(axis=1, ddof=1) / np.sqrt(sq.shape[1])
         k = run["steps"]
-        ax.errorbar(k[1:], sq.mean(axis=1)[1:], yerr=2 * se[1:], fmt="o", ms=4, capsize=2,
+        shown = np.unique(np.geomspace(1, k.size - 1, 24).round().astype(int))  # log-spaced records
+        ax.errorbar(k[shown], sq.mean(axis=1)[shown], yerr=2 * se[shown], fmt="o", ms=4, capsize=2,
                     color=METHOD_COLORS[name], label=f"online {METHOD_LABELS[name]}, 2 s.e.")
         path = out["m_plugin_path"]
         ax.plot(np.arange(1, path.size), path[1:], color="#7f7f7f", label="plug-in oracle (same law)")
