@@ -392,19 +392,29 @@ def run_quadratic(settings, a, b, noise_var, x0, n_steps, n_runs, rng, *, every=
             "a_hat": est["a"], "sigma_hat": est["sigma"]}
 
 
-def plugin_quadratic(method, a, noise_var, lr, m0, n_steps):
-    """The source's feedback law fed with the true a, Sigma and E g^2: exact second moments.
+def plugin_quadratic(method, a, noise_var, lr, m0, n_steps, *, variance="stream", a_law=None):
+    """The source's feedback law fed with exact inputs instead of estimates: exact moments.
 
-    On f = a (x - b)^2 / 2 with gradient noise of variance Sigma, E g^2 = a^2 m + Sigma
-    with m = E(x - b)^2. Feeding these exact values to the law (no estimation, no
-    averaging lag) gives a deterministic control, and the second moments of the
-    iteration follow exactly:
+    On f = a (x - b)^2 / 2 with gradient noise of variance Sigma, started at a deterministic
+    x0 with (x0 - b)^2 = m0, the mean mu_k = E(x_k - b) and m_k = E(x_k - b)^2 follow exactly
+    for a deterministic control, and so do the population values of what the source's moving
+    averages estimate: E g = a mu, Var g = a^2 (m - mu^2) + Sigma, E g^2 = a^2 m + Sigma.
+    Feeding these to the law (no estimation, no averaging lag) gives the *plug-in oracle*.
+    The source's "Sigma" is the moving variance of the gradient stream (see
+    :func:`online_estimates`), so two readings of "the true Sigma" exist:
 
-    * cSGD: u = min(1, (a^2 m + Sigma) / (a lr Sigma)) and
-      m <- (1 - lr u a)^2 m + lr^2 u^2 Sigma. Since u* >= 1/(a lr), u = 1 whenever
-      a lr <= 1: the law then keeps the full rate ``lr`` (= eta_max).
-    * cMSGD: mu = :func:`cmsgd_online_target` at the exact values, and the moments
-      (E y^2, E y v, E v^2) of y = x - b, v <- mu v - lr g, y <- y + v, from v = 0.
+    * ``variance="stream"`` (default): Sigma_law = Var g, the population value of the
+      quantity the code estimates. cSGD: u = min(1, E g^2 / (a lr Var g)); once the mean has
+      decayed (E g)^2 << Var g and u -> min(1, 1 / (a lr)).
+    * ``variance="noise"``: Sigma_law = Sigma, the gradient-noise variance of the paper's
+      model. cSGD: u = min(1, (a^2 m + Sigma) / (a lr Sigma)) = min(1, a m/(lr Sigma) +
+      1/(a lr)). From any m0 >= the constant-rate level lr Sigma / (a (2 - a lr)) this stays
+      >= 2 / (a lr (2 - a lr)) >= 2: u = 1 at every step, whatever a lr < 2.
+
+    Both readings give u = 1 at every step when a lr <= 1 (u* >= 1/(a lr) in both).
+    Then m <- (1 - lr u a)^2 m + lr^2 u^2 Sigma. cMSGD: mu = :func:`cmsgd_online_target`
+    at the exact values, and the moments (E y^2, E y v, E v^2) of y = x - b,
+    v <- mu v - lr g, y <- y + v, from v = 0 (its law depends on a alone, see there).
 
     The true formulas are used whatever mutant is active.
 
@@ -412,8 +422,13 @@ def plugin_quadratic(method, a, noise_var, lr, m0, n_steps):
     ----------
     method : {"csgd", "cmsgd"}
     a, noise_var, lr, m0 : float
-        Curvature, noise variance, learning rate (cSGD: eta_max), E(x0 - b)^2; all > 0.
+        Curvature, noise variance, learning rate (cSGD: eta_max), (x0 - b)^2; all > 0.
     n_steps : int
+    variance : {"stream", "noise"}
+        What the law is fed as its Sigma (above).
+    a_law : float, optional
+        The curvature fed to the law (default ``a``); the dynamics always use ``a``. Feeding
+        an estimate here measures how much a bias of the curvature estimate matters.
 
     Returns
     -------
@@ -425,23 +440,34 @@ def plugin_quadratic(method, a, noise_var, lr, m0, n_steps):
     >>> m, u = plugin_quadratic("csgd", 1.0, 1.0, 0.1, 9.0, 5000)
     >>> round(float(m[-1]), 6), float(u.min())        # lr Sigma / (a (2 - a lr)), u = 1
     (0.052632, 1.0)
+    >>> m, u = plugin_quadratic("csgd", 15.0, 1.0, 0.1, 9.0, 5000)   # a lr = 1.5
+    >>> round(float(u[-1]), 6), round(float(m[-1] * 15 ** 2), 6)  # u -> 1/(a lr), m -> Sigma/a^2
+    (0.666667, 1.0)
+    >>> float(plugin_quadratic("csgd", 15.0, 1.0, 0.1, 9.0, 5000, variance="noise")[1].min())
+    1.0
     """
     if method not in ("csgd", "cmsgd"):
         raise ValueError(f"method must be 'csgd' or 'cmsgd', got {method!r}")
+    if variance not in ("stream", "noise"):
+        raise ValueError(f"variance must be 'stream' or 'noise', got {variance!r}")
     a, s2, lr = positive_float(a, "a"), positive_float(noise_var, "noise_var"), positive_float(lr, "lr")
+    al = a if a_law is None else positive_float(a_law, "a_law")
     m = positive_float(m0, "m0", allow_zero=True)
     n_steps = positive_int(n_steps, "n_steps")
+    mean = np.sqrt(m)  # deterministic start: E(x0 - b)^2 = (x0 - b)^2
     ms, cs = [m], []
     yv = vv = 0.0
     for _ in range(n_steps):
         eg2 = a * a * m + s2
+        s_law = a * a * max(m - mean * mean, 0.0) + s2 if variance == "stream" else s2
         if method == "csgd":
-            c = min(1.0, eg2 / (a * lr * s2))
+            c = min(1.0, eg2 / (al * lr * s_law))
+            mean = (1 - lr * c * a) * mean
             m = (1 - lr * c * a) ** 2 * m + lr * lr * c * c * s2
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
-                f1 = max(1 - 2 * np.sqrt(lr * a), 0.0)
-                f2 = max(1 - 0.25 * lr * s2 / (0.5 * eg2 / a), 0.0)
+                f1 = max(1 - 2 * np.sqrt(lr * al), 0.0)
+                f2 = max(1 - 0.25 * lr * s_law / (0.5 * eg2 / al), 0.0)
             c = min(f1, f2)
             # v' = -lr a y + c v - lr xi ; y' = (1 - lr a) y + c v - lr xi
             p1, p2, d1 = -lr * a, c, 1 - lr * a
@@ -455,7 +481,7 @@ def plugin_quadratic(method, a, noise_var, lr, m0, n_steps):
     return np.array(ms), np.array(cs)
 
 
-def compare_with_plugin(settings, a, noise_var, x0, n_steps, n_runs, rng):
+def compare_with_plugin(settings, a, noise_var, x0, n_steps, n_runs, rng, *, variance="stream"):
     """Online controller against its plug-in oracle on a one-dimensional quadratic.
 
     Runs :func:`run_quadratic` (b = 0) and :func:`plugin_quadratic` and compares the
@@ -468,14 +494,17 @@ def compare_with_plugin(settings, a, noise_var, x0, n_steps, n_runs, rng):
     n_steps, n_runs : int
     rng
         Anything ``numpy.random.default_rng`` accepts.
+    variance : {"stream", "noise"}
+        The plug-in oracle's reading of Sigma (see :func:`plugin_quadratic`).
 
     Returns
     -------
     dict
         ``m_online`` and its standard error ``se``, ``m_plugin``, ``rel_gap`` =
         m_online / m_plugin - 1 and its standard error ``se_rel``, the mean final control
-        ``c_online`` and the plug-in's ``c_plugin``, the runs' mean estimate ``a_hat``
-        (median over runs) and the full ``run`` output.
+        ``c_online`` with its standard error ``se_c`` and the plug-in's ``c_plugin``, the
+        median estimate ``a_hat`` over runs, the plug-in's paths ``m_plugin_path`` and
+        ``c_plugin_path`` and the full ``run`` output.
 
     Examples
     --------
@@ -485,12 +514,15 @@ def compare_with_plugin(settings, a, noise_var, x0, n_steps, n_runs, rng):
     """
     run = run_quadratic(settings, [a], [0.0], [noise_var], [x0], n_steps, n_runs, rng,
                         every=max(1, n_steps // 400))
-    m_plug, c_plug = plugin_quadratic(settings.method, a, noise_var, settings.lr, x0 ** 2, n_steps)
-    final = run["sq"][-1, :, 0]
+    m_plug, c_plug = plugin_quadratic(settings.method, a, noise_var, settings.lr, x0 ** 2, n_steps,
+                                      variance=variance)
+    final, c_end = run["sq"][-1, :, 0], run["c"][-1, :, 0]
     m, se = float(final.mean()), float(final.std(ddof=1) / np.sqrt(final.size))
     return {"m_online": m, "se": se, "m_plugin": float(m_plug[-1]), "rel_gap": float(m / m_plug[-1] - 1),
-            "se_rel": float(se / m_plug[-1]), "c_online": float(run["c"][-1, :, 0].mean()),
-            "c_plugin": float(c_plug[-1]), "a_hat": float(np.median(run["a_hat"])), "run": run}
+            "se_rel": float(se / m_plug[-1]), "c_online": float(c_end.mean()),
+            "se_c": float(c_end.std(ddof=1) / np.sqrt(c_end.size)), "c_plugin": float(c_plug[-1]),
+            "a_hat": float(np.median(run["a_hat"])), "m_plugin_path": m_plug, "c_plugin_path": c_plug,
+            "run": run}
 
 
 mutants.register(mutants.Mutant(
