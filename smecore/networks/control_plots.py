@@ -71,33 +71,55 @@ def controls_figure(steps, lrs, rates, momenta):
     return fig
 
 
-def quadratic_figure(csgd, cmsgd, m_opt):
+def _moment_panel(ax, out, name, title):
+    run = out["run"]
+    sq = run["sq"][:, :, 0]
+    se = sq.std(axis=1, ddof=1) / np.sqrt(sq.shape[1])
+    k = run["steps"]
+    shown = np.unique(np.geomspace(1, k.size - 1, 24).round().astype(int))  # log-spaced records
+    ax.errorbar(k[shown], sq.mean(axis=1)[shown], yerr=2 * se[shown], fmt="o", ms=4, capsize=2,
+                color=METHOD_COLORS[name], label=f"online {METHOD_LABELS[name]}, 2 s.e.")
+    path = out["m_plugin_path"]
+    ax.plot(np.arange(1, path.size), path[1:], color="#7f7f7f", label="plug-in oracle (same law)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step $k$")
+    ax.set_ylabel(r"$\mathbb{E}(x_k - b)^2$")
+    ax.set_title(title)
+
+
+def quadratic_figure(csgd, cmsgd, m_opt, active, m_noise_path, u_noise_path, titles):
     """E(x - b)^2 of the online controllers against their plug-in oracles and the optimal control.
 
-    ``csgd`` and ``cmsgd`` are :func:`smecore.algorithms.compare_with_plugin` outputs with an
-    extra ``m_plugin_path`` (the plug-in's E(x_k - b)^2 for every step); ``m_opt`` is the
-    optimal-control path of cSGD at every step.
+    ``csgd``, ``active`` (cSGD with a eta_max > 1) and ``cmsgd`` are
+    :func:`smecore.algorithms.compare_with_plugin` outputs; ``m_opt`` is the optimal-control
+    path of cSGD at every step; ``m_noise_path``, ``u_noise_path`` the plug-in paths of the
+    active case under the noise reading of Sigma; ``titles`` the three moment panels' titles.
+    Panels: cSGD (a eta_max <= 1), cSGD (a eta_max > 1), its multiplier u, cMSGD.
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for ax, out, name in ((axes[0], csgd, "csgd"), (axes[1], cmsgd, "cmsgd")):
-        run = out["run"]
-        sq = run["sq"][:, :, 0]
-        se = sq.std(axis=1, ddof=1) / np.sqrt(sq.shape[1])
-        k = run["steps"]
-        shown = np.unique(np.geomspace(1, k.size - 1, 24).round().astype(int))  # log-spaced records
-        ax.errorbar(k[shown], sq.mean(axis=1)[shown], yerr=2 * se[shown], fmt="o", ms=4, capsize=2,
-                    color=METHOD_COLORS[name], label=f"online {METHOD_LABELS[name]}, 2 s.e.")
-        path = out["m_plugin_path"]
-        ax.plot(np.arange(1, path.size), path[1:], color="#7f7f7f", label="plug-in oracle (same law)")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("step $k$")
-        ax.set_ylabel(r"$\mathbb{E}(x_k - b)^2$")
-    axes[0].plot(np.arange(1, m_opt.size), m_opt[1:], color=PALETTE[2], ls="--",
-                 label="optimal control (dynamics chapter)")
-    axes[0].set_title(r"cSGD, $a = 1$, $\Sigma = 1$, $\eta_{\max} = 0.1$")
-    axes[1].set_title(r"cMSGD, $a = 1$, $\Sigma = 1$, $\eta = 0.01$")
-    for ax in axes:
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.6))
+    (ax0, ax1), (ax2, ax3) = axes
+    for ax, out, name, title in ((ax0, csgd, "csgd", titles[0]), (ax1, active, "csgd", titles[1]),
+                                 (ax3, cmsgd, "cmsgd", titles[2])):
+        _moment_panel(ax, out, name, title)
+    ax0.plot(np.arange(1, m_opt.size), m_opt[1:], color=PALETTE[2], ls="--",
+             label="optimal control (dynamics chapter)")
+    ax1.plot(np.arange(1, m_noise_path.size), m_noise_path[1:], color="#7f7f7f", ls=":",
+             label=r"plug-in, noise reading of $\Sigma$")
+    run = active["run"]
+    u = run["c"][:, :, 0]
+    ax2.plot(run["steps"][1:], u.mean(axis=1)[1:], color=METHOD_COLORS["csgd"], lw=2,
+             label="online cSGD, mean over runs")
+    cp = active["c_plugin_path"]
+    ax2.plot(np.arange(1, cp.size), cp[1:], color="#7f7f7f", label="plug-in oracle (same law)")
+    ax2.plot(np.arange(1, u_noise_path.size), u_noise_path[1:], color="#7f7f7f", ls=":",
+             label=r"plug-in, noise reading of $\Sigma$")
+    ax2.set_xscale("log")
+    ax2.set_ylim(0, 1.05)
+    ax2.set_xlabel("step $k$")
+    ax2.set_ylabel("multiplier $u_k$")
+    ax2.set_title(titles[1].replace("cSGD", "cSGD's multiplier"))
+    for ax in axes.flat:
         ax.legend(fontsize=11)
     fig.tight_layout()
     return fig
