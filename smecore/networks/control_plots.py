@@ -71,6 +71,11 @@ def controls_figure(steps, lrs, rates, momenta):
     return fig
 
 
+def _thin(path):
+    """Step indices 1..len(path)-1, log-spaced (about 300): a path on a log axis, lighter data."""
+    return np.unique(np.geomspace(1, path.size - 1, 300).round().astype(int))
+
+
 def _moment_panel(ax, out, name, title):
     run = out["run"]
     sq = run["sq"][:, :, 0]
@@ -80,7 +85,7 @@ def _moment_panel(ax, out, name, title):
     ax.errorbar(k[shown], sq.mean(axis=1)[shown], yerr=2 * se[shown], fmt="o", ms=4, capsize=2,
                 color=METHOD_COLORS[name], label=f"online {METHOD_LABELS[name]}, 2 s.e.")
     path = out["m_plugin_path"]
-    ax.plot(np.arange(1, path.size), path[1:], color="#7f7f7f", label="plug-in oracle (same law)")
+    ax.plot(_thin(path), path[_thin(path)], color="#7f7f7f", label="plug-in oracle (same law)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step $k$")
@@ -102,17 +107,17 @@ def quadratic_figure(csgd, cmsgd, m_opt, active, m_noise_path, u_noise_path, tit
     for ax, out, name, title in ((ax0, csgd, "csgd", titles[0]), (ax1, active, "csgd", titles[1]),
                                  (ax3, cmsgd, "cmsgd", titles[2])):
         _moment_panel(ax, out, name, title)
-    ax0.plot(np.arange(1, m_opt.size), m_opt[1:], color=PALETTE[2], ls="--",
+    ax0.plot(_thin(m_opt), m_opt[_thin(m_opt)], color=PALETTE[2], ls="--",
              label="optimal control (dynamics chapter)")
-    ax1.plot(np.arange(1, m_noise_path.size), m_noise_path[1:], color="#7f7f7f", ls=":",
+    ax1.plot(_thin(m_noise_path), m_noise_path[_thin(m_noise_path)], color="#7f7f7f", ls=":",
              label=r"plug-in, noise reading of $\Sigma$")
     run = active["run"]
     u = run["c"][:, :, 0]
     ax2.plot(run["steps"][1:], u.mean(axis=1)[1:], color=METHOD_COLORS["csgd"], lw=2,
              label="online cSGD, mean over runs")
     cp = active["c_plugin_path"]
-    ax2.plot(np.arange(1, cp.size), cp[1:], color="#7f7f7f", label="plug-in oracle (same law)")
-    ax2.plot(np.arange(1, u_noise_path.size), u_noise_path[1:], color="#7f7f7f", ls=":",
+    ax2.plot(_thin(cp), cp[_thin(cp)], color="#7f7f7f", label="plug-in oracle (same law)")
+    ax2.plot(_thin(u_noise_path), u_noise_path[_thin(u_noise_path)], color="#7f7f7f", ls=":",
              label=r"plug-in, noise reading of $\Sigma$")
     ax2.set_xscale("log")
     ax2.set_ylim(0, 1.05)
