@@ -1,8 +1,17 @@
 """Stochastic gradient algorithms: SGD, momentum (every normalisation), Nesterov,
-learning-rate schedules and controlled SGD, and the Monte Carlo drivers ``run`` and
+learning-rate schedules and controlled SGD (oracle and online: cSGD, cMSGD), and the Monte Carlo drivers ``run`` and
 ``sample_paths``.
 """
 
+from .adaptive import (
+    AdaptiveSettings,
+    cmsgd_online_target,
+    compare_with_plugin,
+    csgd_online_target,
+    online_estimates,
+    plugin_quadratic,
+    run_quadratic,
+)
 from .control import csgd_optimal_multiplier, csgd_optimal_path, csgd_rate, csgd_switch_time
 from .methods import Algorithm, SGD, MomentumSGD, Nesterov, check_stability
 from .forms import (
@@ -25,6 +34,13 @@ from .scaling import scaled_batch_size
 from .simulate import run, sample_paths, second_moment_growth
 
 __all__ = [
+    "AdaptiveSettings",
+    "csgd_online_target",
+    "cmsgd_online_target",
+    "compare_with_plugin",
+    "online_estimates",
+    "plugin_quadratic",
+    "run_quadratic",
     "csgd_rate",
     "csgd_optimal_multiplier",
     "csgd_optimal_path",

@@ -53,3 +53,8 @@ __all__ = [
     "svag_coefficients", "simulate_sme", "top_hessian_eigenvalue",
 ]
 __all__ += ["CoupledRuns", "WeakOrderStudy", "coupled_weak_error", "weak_order_study"]
+
+# cSGD / cMSGD and their baselines on a network (book/control.ipynb).
+from .control import CONTROL_METHODS, ControlRuns, spread_ratio, train_controlled  # noqa: E402
+
+__all__ += ["CONTROL_METHODS", "ControlRuns", "spread_ratio", "train_controlled"]
