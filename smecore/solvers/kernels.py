@@ -250,7 +250,13 @@ def fused_spec(sde):
             "additive": sde.scale is not None}
 
 
-def _unit_increments(key, p, k, d, scheme, increments):
+def _unit_increments(key, p, k, d, scheme, increments, coarsen=1):
+    if coarsen > 1:
+        # The step k of a grid coarsened by ``coarsen`` carries the normalised sum of the
+        # fine steps it spans: the same Brownian path, regenerated, not stored.
+        fine = [_unit_increments(key, p, k * coarsen + r, d, scheme, increments)
+                for r in range(coarsen)]
+        return sum(fine[1:], fine[0]) / np.sqrt(coarsen)
     j = np.arange(d)
     if increments == "gaussian":
         return counter_normal(key, p, k, j)
@@ -260,7 +266,7 @@ def _unit_increments(key, p, k, d, scheme, increments):
     return _SQRT3 * ((u > 5.0 / 6.0).astype(float) - (u < 1.0 / 6.0))
 
 
-def counter_step(sde, x, t, h, key, p, k, *, scheme="euler", increments="gaussian"):
+def counter_step(sde, x, t, h, key, p, k, *, scheme="euler", increments="gaussian", coarsen=1):
     """One step of the counter-based scheme in numpy (the reference of the kernel).
 
     Parameters
@@ -278,6 +284,11 @@ def counter_step(sde, x, t, h, key, p, k, *, scheme="euler", increments="gaussia
         Step index (the counter of the step from t to t + h).
     scheme : {"euler", "weak2"}
     increments : {"gaussian", "discrete"}
+    coarsen : int, default 1
+        The step spans the fine steps ``k coarsen, ..., k coarsen + coarsen - 1`` of a
+        grid ``coarsen`` times finer on the same key, and its unit increment is their
+        sum divided by ``sqrt(coarsen)``: the Brownian increment of the same path. Exact
+        in law for Gaussian increments only (the caller checks).
 
     Returns
     -------
@@ -292,7 +303,7 @@ def counter_step(sde, x, t, h, key, p, k, *, scheme="euler", increments="gaussia
     (3, 2)
     """
     sqrt_h = float(np.sqrt(h))
-    xi = _unit_increments(key, np.asarray(p)[:, None], k, x.shape[1], scheme, increments)
+    xi = _unit_increments(key, np.asarray(p)[:, None], k, x.shape[1], scheme, increments, coarsen)
     a = np.array(np.broadcast_to(sde.drift(t, x), x.shape), dtype=float)
     if sde.scale is not None:
         inc = (np.asarray(sde.scale, dtype=float) * sqrt_h) * xi
