@@ -95,7 +95,8 @@ class TeacherStudent(NetworkObjective):
 
         With z the increment of an n-dimensional Brownian motion, this is the diffusion of the
         SME written with the (dim x n) factor -(sigma/n) J^T of Sigma; SGD and Euler-Maruyama
-        solutions driven by the same z are then coupled (see :mod:`.weak`).
+        solutions driven by the same z are then coupled (see
+        :func:`smecore.networks.coupled_weak_error`).
         """
         return -(self.noise / self.n) * self._jt(theta, z)
 
