@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import DivergenceError, check_finite_state, positive_int
+from .._validation import DivergenceError, check_finite_state
 from ..estimation.counter import counter_key, counter_uniform
 from ..estimation.counter_jit import (
     HAVE_NUMBA,
@@ -44,7 +44,7 @@ from ..estimation.counter_jit import (
     jit_uniform,
     jit_word,
 )
-from ..estimation.montecarlo import BlockStats
+from ..estimation.montecarlo import counter_monte_carlo
 from ..estimation.observables import StatsRecorder
 from ..estimation.streams import DEFAULT_BLOCK_SIZE
 from ..problems import LinearRegression
@@ -281,10 +281,6 @@ class _CounterSGDChunk:
         return recorder.result()
 
 
-def _run(chunk, p_start, sizes):
-    return chunk(p_start, sizes)
-
-
 def run_sgd_counter(lr, problem, x0, steps, observables, *, n_paths, rng=None,
                     block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, executor=None,
                     compiled=True) -> dict:
@@ -314,22 +310,10 @@ def run_sgd_counter(lr, problem, x0, steps, observables, *, n_paths, rng=None,
     -------
     dict of str to MCEstimate
     """
-    n_paths = positive_int(n_paths, "n_paths")
-    block_size = positive_int(block_size, "block_size")
-    chunk_size = 16 * block_size if chunk_size is None else positive_int(chunk_size, "chunk_size")
     batch = int(problem.batch_size)
     chunk = _CounterSGDChunk(np.ascontiguousarray(problem.A, dtype=float),
                              np.ascontiguousarray(problem.y, dtype=float), float(lr) / batch,
                              batch, np.asarray(x0, dtype=float), steps, observables,
                              counter_key(rng), bool(compiled and HAVE_NUMBA))
-    n_blocks = -(-n_paths // block_size)
-    sizes = [block_size] * (n_blocks - 1) + [n_paths - block_size * (n_blocks - 1)]
-    per_chunk = max(1, -(-chunk_size // block_size))
-    tasks = [(b * block_size, sizes[b:b + per_chunk]) for b in range(0, n_blocks, per_chunk)]
-    if executor is None:
-        results = [_run(chunk, p, s) for p, s in tasks]
-    else:
-        if not hasattr(executor, "map"):
-            raise TypeError("executor must be a concurrent.futures.Executor (with .map)")
-        results = list(executor.map(_run, [chunk] * len(tasks), *zip(*tasks)))
-    return {name: BlockStats.concat(r[name] for r in results).estimate() for name in results[0]}
+    return counter_monte_carlo(chunk, n_paths, block_size=block_size, chunk_size=chunk_size,
+                               executor=executor)

@@ -35,7 +35,7 @@ import numpy as np
 
 from .._validation import check_finite_state, one_of, positive_float, positive_int
 from ..estimation.counter import counter_key
-from ..estimation.montecarlo import BlockStats, MCEstimate
+from ..estimation.montecarlo import BlockStats, MCEstimate, counter_monte_carlo
 from ..estimation.observables import (
     Statistics,
     evaluate_observable,
@@ -163,10 +163,6 @@ class _CoupledPairChunk:
         return {label: BlockStats.stack(v, axis=1) for label, v in stats.items()}
 
 
-def _run_pair(chunk, p_start, sizes):
-    return chunk(p_start, sizes)
-
-
 def _coupled_talay_tubaro(sde, x0, T, n_steps, n_paths, scheme, rng, steps, observables, *,
                           t0=0.0, block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, executor=None,
                           increments="gaussian", backend=None):
@@ -182,24 +178,11 @@ def _coupled_talay_tubaro(sde, x0, T, n_steps, n_paths, scheme, rng, steps, obse
         raise ValueError("scheme='weak2' on counter streams needs additive noise (a constant scale)")
     x0 = _initial_state(sde, x0)
     T = positive_float(T, "T")
-    n_paths = positive_int(n_paths, "n_paths")
-    block_size = positive_int(block_size, "block_size")
-    chunk_size = 16 * block_size if chunk_size is None else positive_int(chunk_size, "chunk_size")
     t0 = _check_t0(t0)
     observables = normalize_observables(observables)
     h = T / n_steps
     chunk = _CoupledPairChunk(sde, x0, t0, h, scheme, steps, observables, counter_key(rng),
                               2.0 ** _ORDERS[scheme])
-    n_blocks = -(-n_paths // block_size)
-    sizes = [block_size] * (n_blocks - 1) + [n_paths - block_size * (n_blocks - 1)]
-    per_chunk = max(1, -(-chunk_size // block_size))
-    tasks = [(b * block_size, sizes[b:b + per_chunk]) for b in range(0, n_blocks, per_chunk)]
-    if executor is None:
-        results = [_run_pair(chunk, p, s) for p, s in tasks]
-    else:
-        if not hasattr(executor, "map"):
-            raise TypeError("executor must be a concurrent.futures.Executor (with .map)")
-        results = list(executor.map(_run_pair, [chunk] * len(tasks), *zip(*tasks)))
-    estimates = {label: BlockStats.concat(r[label] for r in results).estimate()
-                 for label in results[0]}
+    estimates = counter_monte_carlo(chunk, n_paths, block_size=block_size,
+                                    chunk_size=chunk_size, executor=executor)
     return Statistics(t0 + steps * h, steps, estimates)

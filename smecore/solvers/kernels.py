@@ -73,7 +73,7 @@ from ..estimation.counter_jit import (
     jit_word,
     tables,
 )
-from ..estimation.montecarlo import BlockStats
+from ..estimation.montecarlo import counter_monte_carlo
 from ..estimation.observables import Statistics, StatsRecorder, normalize_observables, record_steps
 from ..estimation.streams import DEFAULT_BLOCK_SIZE
 from ..sme.polynomial import PolynomialDiagonalSDE
@@ -361,10 +361,6 @@ class _CounterChunk:
         return recorder.result()
 
 
-def _run(chunk, p_start, sizes):
-    return chunk(p_start, sizes)
-
-
 def solve_sde_counter(sde, x0, T, *, n_steps, scheme="euler", increments="gaussian", n_paths,
                       rng=None, record=None, observables=None, t0=0.0,
                       block_size=DEFAULT_BLOCK_SIZE, chunk_size=None, executor=None,
@@ -433,22 +429,10 @@ def solve_sde_counter(sde, x0, T, *, n_steps, scheme="euler", increments="gaussi
     t0 = _check_t0(t0)
     steps = record_steps(record, n_steps)
     observables = normalize_observables(observables)
-    chunk_size = 16 * block_size if chunk_size is None else positive_int(chunk_size, "chunk_size")
     h = T / n_steps
     compiled = backend == "numba" and HAVE_NUMBA and fused_spec(sde) is not None
     chunk = _CounterChunk(sde, x0, t0, h, scheme, increments, steps, observables,
                           counter_key(rng), compiled)
-    n_blocks = -(-n_paths // block_size)
-    sizes = [block_size] * (n_blocks - 1) + [n_paths - block_size * (n_blocks - 1)]
-    per_chunk = max(1, -(-chunk_size // block_size))
-    starts = list(range(0, n_blocks, per_chunk))
-    tasks = [(b * block_size, sizes[b:b + per_chunk]) for b in starts]
-    if executor is None:
-        results = [_run(chunk, p, s) for p, s in tasks]
-    else:
-        if not hasattr(executor, "map"):
-            raise TypeError("executor must be a concurrent.futures.Executor (with .map)")
-        results = list(executor.map(_run, [chunk] * len(tasks), *zip(*tasks)))
-    estimates = {name: BlockStats.concat(r[name] for r in results).estimate()
-                 for name in results[0]}
+    estimates = counter_monte_carlo(chunk, n_paths, block_size=block_size,
+                                    chunk_size=chunk_size, executor=executor)
     return Statistics(t0 + steps * h, steps, estimates)
