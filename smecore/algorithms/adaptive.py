@@ -200,8 +200,10 @@ def online_estimates(ema, xp=np):
     >>> {k: float(v[0]) for k, v in online_estimates(e).items()}
     {'a': 2.0, 'b': 0.5, 'sigma': 2.0, 'm': 0.75}
     """
+    # The mutant C2:regression-on-g divides by the gradient's variance instead of x's.
+    spread = ema["g_var"] if mutants.overrides("adaptive_regression").get("over_g") else ema["x_var"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = ema["gx_cov"] / ema["x_var"]
+        a = ema["gx_cov"] / spread
         m = 0.5 * (ema["g"] ** 2 + ema["g_var"]) / a
         b = ema["x"] - ema["g"] / a
     return {"a": a, "b": b, "sigma": ema["g_var"], "m": m}
@@ -315,7 +317,8 @@ def adaptive_step(state, grad, x, settings, step, xp=np):
     else:
         target = cmsgd_online_target(est["a"], ema["g"], ema["g_var"], s.lr, xp=xp)
     c = state["c"] - (1 - ema["beta"]) * (state["c"] - target)
-    c = xp.where(step < s.warmup, state["c"], c)
+    frozen = mutants.overrides("adaptive_feedback").get("frozen", False)  # mutant C3:no-feedback
+    c = xp.where((step < s.warmup) | frozen, state["c"], c)
     ema["beta"] = adapt_decay(ema, s.beta_min, s.beta_max, xp)
     return x_new, {"ema": ema, "c": c, "v": v}
 
@@ -529,3 +532,10 @@ mutants.register(mutants.Mutant(
     "C1", "wrong-feedback", "csgd_online_feedback", {"law": "inverted"},
     "cSGD with the feedback ratio inverted: u* = min(1, eta_max a Sigma / E g^2) in place "
     "of min(1, E g^2 / (a eta_max Sigma))"))
+mutants.register(mutants.Mutant(
+    "C2", "regression-on-g", "adaptive_regression", {"over_g": True},
+    "the online curvature as the slope of x on g, cov(g, x) / var g, in place of the slope of "
+    "g on x, cov(g, x) / var x"))
+mutants.register(mutants.Mutant(
+    "C3", "no-feedback", "adaptive_feedback", {"frozen": True},
+    "cSGD and cMSGD without feedback: the multiplier u (momentum mu) keeps its initial value"))
