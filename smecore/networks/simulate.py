@@ -195,19 +195,9 @@ def _run(objective, method, theta0, params, n_steps, n_records, batch, n_runs, r
     program = _block_program(objective, method, capacity, int(n_records), bound)
     root = jax_key(rng)
     p = jnp.asarray(list(params) + [float(batch)], dtype=jnp.float64)
-    blocks = [np.arange(s, min(s + block_size, n_runs)) for s in range(0, n_runs, block_size)]
-
-    def run_block(ids):
-        if len(ids) < block_size:  # pad to one compiled shape; padded runs are dropped
-            ids = np.concatenate([ids, np.full(block_size - len(ids), ids[-1])])
-        out = program(root, jnp.asarray(ids), x0, p, every)
-        return jax.tree_util.tree_map(np.asarray, out)
-
-    results = list(executor.map(run_block, blocks)) if executor is not None else [run_block(b) for b in blocks]
-    mets = {k: np.concatenate([r[0][k][:len(b)] for r, b in zip(results, blocks)], axis=0).T
-            for k in results[0][0]}
-    bad = np.concatenate([r[1][:len(b)] for r, b in zip(results, blocks)])
-    final = np.concatenate([r[2][:len(b)] for r, b in zip(results, blocks)], axis=0)
+    mets, bad, final = run_blocks(lambda ids: program(root, ids, x0, p, every), n_runs,
+                                  block_size, executor)
+    mets = {k: v.T for k, v in mets.items()}
     if np.any(bad >= 0):
         run = int(np.argmin(np.where(bad >= 0, bad, np.iinfo(np.int64).max)))
         raise sc.DivergenceError(
@@ -218,6 +208,26 @@ def _run(objective, method, theta0, params, n_steps, n_records, batch, n_runs, r
     times = np.arange(n_records + 1) * every * time_step
     return Trajectories(times, metrics, final, method, float(lr), int(batch),
                         {"n_steps": n_steps, "n_runs": n_runs})
+
+
+def run_blocks(call, n_runs, block_size, executor=None):
+    """``call(ids)`` on blocks of run indices; the outputs joined along the run axis.
+
+    Every block has ``block_size`` runs, so one compiled program serves them all: the last
+    block is padded with copies of its last run, whose outputs are dropped. ``call`` takes
+    a jax array of run indices and returns a pytree of arrays whose first axis is the run.
+    Blocks run in order, or through ``executor.map`` (the result is the same).
+    """
+    blocks = [np.arange(s, min(s + block_size, n_runs)) for s in range(0, n_runs, block_size)]
+
+    def run_block(ids):
+        if len(ids) < block_size:
+            ids = np.concatenate([ids, np.full(block_size - len(ids), ids[-1])])
+        return jax.tree_util.tree_map(np.asarray, call(jnp.asarray(ids)))
+
+    results = list(executor.map(run_block, blocks)) if executor is not None else [run_block(b) for b in blocks]
+    trimmed = [jax.tree_util.tree_map(lambda a, k=len(b): a[:k], r) for r, b in zip(results, blocks)]
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a, axis=0), *trimmed)
 
 
 def simulate(objective, method, theta0, lr, n_steps, *, batch=1, n_runs=64, momentum=0.0,

@@ -33,7 +33,7 @@ import smecore as sc
 from .. import mutants
 from ..estimation import fit_order
 from .objective import NetworkObjective
-from .simulate import _check_pos, jax_key
+from .simulate import _check_pos, jax_key, run_blocks
 
 
 @dataclass
@@ -198,15 +198,8 @@ def coupled_weak_error(objective, theta0, lr, n_steps, *, substeps=8, order=1, r
     block_size = n_runs if block_size is None else _check_pos(block_size, "block_size", integer=True)
     program = _program(objective, int(substeps), int(order), bool(richardson))
     root = jax_key(rng)
-    outs = []
-    for s in range(0, n_runs, block_size):
-        ids = np.arange(s, min(s + block_size, n_runs))
-        pad = np.concatenate([ids, np.full(block_size - len(ids), ids[-1])]) if len(ids) < block_size else ids
-        out = jax.tree_util.tree_map(np.asarray, program(root, jnp.asarray(pad), x0, lr, time_scale,
-                                                         int(n_steps)))
-        outs.append(jax.tree_util.tree_map(lambda a, k=len(ids): a[:k], out))
-    sgd, sme, fine, final = (jax.tree_util.tree_map(lambda *a: np.concatenate(a), *[o[i] for o in outs])
-                             for i in range(4))
+    sgd, sme, fine, final = run_blocks(
+        lambda ids: program(root, ids, x0, lr, time_scale, int(n_steps)), n_runs, block_size)
     bad = ~np.all(np.abs(final[:, :2 + bool(richardson)]) <= bound, axis=(1, 2))
     if np.any(bad):
         raise sc.DivergenceError(f"a coupled run diverged (run {int(np.argmax(bad))}, lr={lr:g}): the "
