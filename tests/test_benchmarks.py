@@ -93,7 +93,8 @@ def _synthetic(tmp_path):
            "machine": {"cpu": "test cpu", "cores": 2}, "versions": {"numpy": "2"}, "argv": []}
     rows = [run]
     for name, seconds, est in [("smecore", 1.0, 0.67), ("numpy-loop", 3.0, 0.671),
-                               ("diffrax", 3.5, 0.672), ("normal-floor", 2.0, None)]:
+                               ("diffrax", 3.5, 0.672), ("normal-floor", 2.0, None),
+                               ("smecore-numba", 0.2, 0.669), ("smecore-numba-gaussian", 1.5, 0.671)]:
         rows.append({"type": "measurement", "run_id": "R1", "workload": "W1", "adapter": name,
                      "M": 100_000, "status": "ok", "seconds": seconds, "throughput": 1e9 / seconds,
                      "peak_rss_mb": 100.0, "estimate": est, "stderr": None if est is None else 0.001})
@@ -113,5 +114,11 @@ def test_report_ratios_and_targets(tmp_path):
     assert met["W1, M = 100,000: smecore >= 2x plain numpy loop"] is True
     assert met["W1, M = 100,000: smecore >= 4x diffrax (CPU, jit + vmap)"] is False
     assert met["W1, M = 100,000: smecore >= 7x torchsde (CPU)"] is None  # not installed
+    # the compiled paths are measured against the loop and the floor, not against smecore
+    assert met["W1, M = 100,000: smecore, numba kernel >= 12x plain numpy loop"] is True
+    assert met["W1, M = 100,000: smecore, numba kernel, Gaussian increments >= 2.5x plain numpy loop"] is False
+    assert met["W1, M = 100,000: smecore, numba kernel, Gaussian increments >= 1x numpy: draw the normals only"] is True
+    assert met["W2, M = 10,000: smecore, numba kernel >= 3x plain numpy loop"] is None
     text = report.render(records)
     assert "3.00x" in text and "not installed: torchsde" in text and "**no**" in text
+    assert "| 15.00x |" in text  # numba row: numpy loop's time / its time
