@@ -498,3 +498,84 @@ def test_power_run_of_chosen_chapters_skips_the_mutants_they_do_not_check(tmp_pa
     assert sorted(rows) == ["S2:doubled", "S2:weak", "S2:wrong"]  # beta checks S2 only
     assert "3 mutant(s) skipped" in printed and "L4:nobody" in printed
     assert status == 1 and not rows["S2:weak"]["killed"]
+
+
+# ----------------------------------------------------------------------------- seed sweep
+
+SEED_CHAPTERS = {
+    # passes for every seed
+    "steady": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('steady', seed=seed)",
+               "v.check('S1', 'fitted order', 1.0, 0.9, 1.1, method='exact', kind='claim')\n"
+               "assert quick, 'the sweep passes quick=True'",
+               "v.save()"],
+    # a band fitted to one seed: fails for seed 3, stops with an error for seed 4
+    "fitted": ["from smecore.book.verdicts import Verdicts\nv = Verdicts('fitted', seed=seed)",
+               "if seed == 4:\n    raise RuntimeError('diverged')",
+               "v.check('S2', 'slope', 2.5 if seed == 3 else 2.0, 1.9, 2.1, method='monte carlo',\n"
+               "        kind='claim')",
+               "v.save()"],
+}
+
+
+def test_seed_sweep_records_every_chapter_and_seed(tmp_path, capsys):
+    book = fake_book(tmp_path / "book", SEED_CHAPTERS)
+    out = tmp_path / "out"
+    status = main(["reproduce", "--root", str(book), "--quick", "--seeds", "1", "3", "4",
+                   "--jobs", "2", "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert status == 1, printed
+    record = json.loads((out / "seeds.json").read_text())
+    assert record["seeds"] == [1, 3, 4] and record["quick"] is True
+    assert record["chapters"] == ["steady", "fitted"] and len(record["code_digest"]) == 64
+    got = {(r["chapter"], r["seed"]): (r["passed"], r["status"], r["failed"])
+           for r in record["rows"]}
+    assert got == {("steady", 1): (True, "ok", []), ("steady", 3): (True, "ok", []),
+                   ("steady", 4): (True, "ok", []), ("fitted", 1): (True, "ok", []),
+                   ("fitted", 3): (False, "ok", ["S2 slope"]),
+                   ("fitted", 4): (False, "error", [])}
+    assert (out / "seed-3" / "notebooks" / "fitted.ipynb").is_file()
+    md = (out / "report.md").read_text()
+    assert "**4 of 6 chapter runs pass.**" in md
+    assert "| fitted | 1/1 PASS | 0/1 PASS; **FAIL**: S2 slope | **error**: cell" in md
+    assert "4 of 6 chapter runs pass" in printed
+
+
+def test_seed_sweep_all_pass_exits_0(tmp_path, capsys):
+    book = fake_book(tmp_path / "book", {"steady": SEED_CHAPTERS["steady"]})
+    status = main(["reproduce", "--root", str(book), "--quick", "--seeds", "5", "6",
+                   "--out", str(tmp_path / "out"), "--no-progress"])
+    assert status == 0, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--seeds", "1", "2", "--seed", "3"], "not allowed with --seed"),
+    (["--seeds", "1", "2", "--mutants"], "not allowed with --mutants"),
+    (["--seeds", "1", "2", "1"], "repeated seed"),
+])
+def test_seed_sweep_bad_usage_exits_2(tmp_path, capsys, extra, message):
+    book = fake_book(tmp_path / "book", {"steady": SEED_CHAPTERS["steady"]})
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--root", str(book), *extra, "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --seeds" in err and message in err
+
+
+def test_seed_sweep_negative_seed_exits_2():
+    result = smecore_cli("reproduce", "--seeds", "1", "-3")
+    assert result.returncode == 2 and "--seeds" in result.stderr
+
+
+def test_committed_seed_sweep_covers_the_book_with_five_other_seeds():
+    """The Reproduction page shows book/seed-sweep.json: every chapter, >= 5 seeds, all pass."""
+    from smecore.book.seeds import read_seeds
+
+    record = read_seeds(ROOT / "book" / "seed-sweep.json")
+    chapters = rp_chapters.available_chapters(ROOT)
+    defaults = {rp_chapters.parameter_defaults(nbformat.read(str(p), as_version=4)).get("seed")
+                for p in chapters.values()}
+    others = [s for s in record["seeds"] if s not in defaults]
+    assert len(others) >= 5, record["seeds"]
+    done = {(r["chapter"], r["seed"]) for r in record["rows"] if r["passed"]}
+    missing = [(c, s) for c in chapters for s in record["seeds"] if (c, s) not in done]
+    assert not missing, f"chapters not passing (or not run) with these seeds: {missing}"

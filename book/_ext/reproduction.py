@@ -1,7 +1,7 @@
 """Sphinx extension: the book's reproduction page, built from this build's chapters.
 
 The directive ``reproduction-table`` (argument ``results``, ``kinds``, ``power``,
-``chapters`` or ``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
+``seeds``, ``chapters`` or ``environment``) leaves a placeholder node. At ``doctree-resolved`` (all
 documents have been read, and myst-nb has executed the notebooks or taken them
 from its cache) the placeholder is replaced by a table built from the verdict
 lines (``PASS  S1  quantity: value  band [low, high]  (method)``) found in the
@@ -14,7 +14,8 @@ A verdict that fails makes the build emit a warning (``reproduction.fail``), so
 verdict that declares no kind (``reproduction.kind``). Verdicts are counted by kind
 (claim, consistency, numerics), and a result is shown as reproduced only when it has
 claim verdicts and all pass; the other kinds are listed as its supporting checks.
-The power matrix (``power``) comes from ``reproduction_power.py``.
+The power matrix (``power``) comes from ``reproduction_power.py``, the seed table
+(``seeds``) from ``reproduction_seeds.py``.
 
 Each result also links the statement boxes (sphinx-proof) that state it, listed in
 :data:`STATEMENTS`; a label that no chapter defines any more is a warning too.
@@ -38,10 +39,11 @@ from smecore.book.report import RESULTS
 from smecore.book.chapters import VERDICT_PATTERN
 
 import reproduction_power  # book/_ext, next to this file
+import reproduction_seeds  # book/_ext, next to this file
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("results", "chapters", "environment", "kinds", "power")
+KINDS = ("results", "chapters", "environment", "kinds", "power", "seeds")
 
 #: What a verdict tests (smecore.book.verdicts.KINDS). Only claims reproduce a result.
 VERDICT_KINDS = ("claim", "consistency", "numerics")
@@ -446,6 +448,8 @@ def fill_placeholders(app, doctree, fromdocname):
             node.replace_self(kinds_table(chapters))
         elif kind == "power":
             node.replace_self(reproduction_power.power_section(app, chapters, location=node))
+        elif kind == "seeds":
+            node.replace_self(reproduction_seeds.seeds_section(app, location=node))
         else:
             node.replace_self(environment_table())
 

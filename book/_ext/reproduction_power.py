@@ -32,23 +32,9 @@ POWER_TIMEOUT = 3600
 
 def _power_key(app):
     """A digest of what the power run depends on: the library and the chapters' code."""
-    import hashlib
-    import json
-    import pathlib
+    from smecore.book.chapters import code_digest
 
-    import smecore
-    from smecore.book.chapters import available_chapters
-
-    digest = hashlib.sha256()
-    package = pathlib.Path(smecore.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    root = pathlib.Path(app.srcdir)
-    for name, path in available_chapters(root).items():
-        nb = json.loads(path.read_text())
-        code = [c.get("source") for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-        digest.update(name.encode() + b"\0" + json.dumps(code).encode())
-    return digest.hexdigest()
+    return code_digest(app.srcdir)
 
 
 def start_power_run(app):

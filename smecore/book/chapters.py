@@ -10,13 +10,15 @@ chapter's ``parameters`` cell, :func:`parse_verdict_line` and
 from __future__ import annotations
 
 import ast
+import json
 import os
 import pathlib
 import re
 
 import yaml
 
-__all__ = ["VERDICT_PATTERN", "available_chapters", "parse_verdict_line", "verdicts_from_notebook", "parameter_defaults"]
+__all__ = ["VERDICT_PATTERN", "available_chapters", "code_digest", "parse_verdict_line",
+           "verdicts_from_notebook", "parameter_defaults"]
 
 
 PARAMETERS_TAG = "parameters"
@@ -106,6 +108,45 @@ def available_chapters(root):
         if path.is_file():
             chapters.setdefault(path.stem, path)
     return chapters
+
+
+def code_digest(root):
+    """A digest of what the chapters' verdicts depend on: smecore's source and the chapters' code.
+
+    Markdown cells and stored outputs do not enter it, so re-executing a chapter or editing
+    its prose keeps the digest; a changed line of the library or of a code cell changes it.
+    The power run and the seed sweep store it, so the book can say whether their record was
+    made on the code it shows.
+
+    Parameters
+    ----------
+    root : str or path-like
+        The book root holding ``_toc.yml``.
+
+    Returns
+    -------
+    str
+        A SHA-256 hex digest.
+
+    Examples
+    --------
+    >>> root = find_root()
+    >>> root is None or len(code_digest(root)) == 64
+    True
+    """
+    import hashlib
+
+    import smecore
+
+    digest = hashlib.sha256()
+    package = pathlib.Path(smecore.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for name, path in available_chapters(pathlib.Path(root)).items():
+        nb = json.loads(path.read_text())
+        code = [c.get("source") for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+        digest.update(name.encode() + b"\0" + json.dumps(code).encode())
+    return digest.hexdigest()
 
 
 def _number(text):

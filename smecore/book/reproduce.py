@@ -32,13 +32,14 @@ import time
 
 from .chapters import (
     available_chapters,
+    code_digest,
     find_root,
     parameter_defaults,
     verdicts_from_notebook,
 )
 from .report import ReportError, build_report, summary_table, write_report
 
-__all__ = ["run_chapter", "add_arguments", "run", "run_mutants"]
+__all__ = ["run_chapter", "add_arguments", "run", "run_mutants", "run_seeds"]
 
 
 
@@ -174,6 +175,9 @@ examples:
       writes power.json and a power section in report.md
   smecore reproduce --chapters setting sgd --seed 7 --jobs 2 --out /tmp/run7
       two chapters at publication quality with seed 7, in parallel
+  python -m smecore reproduce --quick --seeds 1 2 3 4 5 --jobs 2 --out /tmp/seeds
+      the seed sweep: every chapter once per seed; writes seeds.json and a
+      seed section in report.md
   smecore reproduce --list
       the chapter names --chapters accepts
 
@@ -185,6 +189,8 @@ output (in --out):
   records/<chapter>/  the JSON records the chapters' verdicts.save() wrote
   figure-data/*.csv   the data behind every figure (publication runs; quick runs draw none)
 
+  seeds.json          with --seeds: one row per (chapter, seed) {chapter, seed,
+                      status, n_verdicts, n_pass, failed, passed}
   power.json          with --mutants: one row per mutant {result, mutant, description,
                       killed, killed_by, chapter, error, note}
   mutants/<mutant>/   with --mutants: the chapters executed with that mutant
@@ -192,6 +198,7 @@ output (in --out):
 exit status: 0 every verdict PASS; 1 a verdict FAILed, a chapter stopped with an
 error or printed no verdict, or a verdict declares no kind; 2 bad usage.
 With --mutants: 0 every mutant killed (and the run without mutant all PASS),
+1 otherwise, 2 bad usage. With --seeds: 0 every chapter passes with every seed,
 1 otherwise, 2 bad usage.
 """
 
@@ -224,6 +231,9 @@ def add_arguments(parser):
                         help="run the chapters with quick=True (small sizes, for checks)")
     parser.add_argument("--seed", type=_seed, metavar="N",
                         help="seed passed to every chapter (default: each chapter's own)")
+    parser.add_argument("--seeds", type=_seed, nargs="+", metavar="N",
+                        help="seed sweep: run every chapter once per seed and record which "
+                             "pass (seeds.json); excludes --seed and --mutants")
     parser.add_argument("--chapters", nargs="+", metavar="NAME",
                         help="notebook stems from _toc.yml, e.g. setting (default: all)")
     parser.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
@@ -291,6 +301,14 @@ def run(args, parser):
         probe.unlink()
     except OSError as exc:
         parser.error(f"argument --out: cannot write to {args.out}: {exc.strerror or exc}")
+    if getattr(args, "seeds", None) is not None:
+        if args.seed is not None:
+            parser.error("argument --seeds: not allowed with --seed (give every seed to --seeds)")
+        if getattr(args, "mutants", None) is not None:
+            parser.error("argument --seeds: not allowed with --mutants")
+        if len(set(args.seeds)) != len(args.seeds):
+            parser.error(f"argument --seeds: repeated seed in {args.seeds}")
+        return run_seeds(args, parser, root, chapters, out)
     if getattr(args, "mutants", None) is not None:
         return run_mutants(args, parser, root, chapters, out)
 
@@ -466,3 +484,76 @@ def run_mutants(args, parser, root, chapters, out):
     print(f"power:  {power_path}\nreport: {json_path}\n        {md_path}")
     ok = bool(rows) and n_killed == len(rows) and report["summary"]["ok"]
     return 0 if ok else 1
+
+
+# ----------------------------------------------------------------------------- seed sweep
+
+def _git_commit(root):
+    """The short commit of the checkout holding ``root`` (``"+dirty"`` if modified), or None."""
+    import subprocess
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                                capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, text=True, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty.strip() else "")
+
+
+def run_seeds(args, parser, root, chapters, out):
+    """The seed sweep: every chapter once per seed of ``--seeds``.
+
+    Each (chapter, seed) runs with papermill parameters ``seed=<seed>`` (and ``quick`` as
+    given) into ``out/seed-<seed>/``. Writes ``seeds.json``
+    (:func:`smecore.book.seeds.write_seeds`: the command, quick, seeds, chapters, commit,
+    date, versions and one row per run) and ``report.md`` with the seed section; prints the
+    chapter-by-seed table. Returns 0 when every run passes, else 1.
+    """
+    import datetime
+
+    from .report import environment
+    from .seeds import render_seeds_markdown, seed_row, write_seeds
+
+    parameters = {"quick": True} if args.quick else {}
+    tasks = []
+    for seed in args.seeds:
+        folder = out / f"seed-{seed}"
+        for name, path in chapters.items():
+            tasks.append({
+                "name": name, "notebook": str(path),
+                "output": str(folder / "notebooks" / f"{name}.ipynb"),
+                "records": str(folder / "records" / name),
+                "figure_data": str(folder / "figure-data"),
+                "parameters": dict(parameters, seed=seed), "progress": False,
+                "kernel": args.kernel})
+    print(f"seed sweep: {len(chapters)} chapter(s) x {len(args.seeds)} seed(s) "
+          f"(quick={args.quick}, jobs={args.jobs}) -> {out}", flush=True)
+    # What the runs execute, taken before they start: edits made meanwhile do not count.
+    commit, digest = _git_commit(root), code_digest(root)
+    started = time.perf_counter()
+    runs = _run_all(tasks, args.jobs, progress=not args.no_progress)
+    total = time.perf_counter() - started
+    rows = []
+    for task, run in zip(tasks, runs):
+        row = seed_row(run)
+        row["seed"] = task["parameters"]["seed"]  # the seed asked for, whatever the record says
+        rows.append(row)
+    record = {
+        "command": "smecore reproduce " + " ".join(args.argv), "quick": args.quick,
+        "seeds": list(args.seeds), "chapters": list(chapters), "commit": commit,
+        "code_digest": digest,
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "total_wall_time": total, "environment": environment()}
+    path = write_seeds(rows, out, **record)
+    text = render_seeds_markdown({**record, "rows": rows})
+    (out / "report.md").write_text(f"# Seed sweep\n\nCreated {record['created']} by "
+                                   f"`{record['command']}` (commit {record['commit']}).\n\n"
+                                   + text)
+    print()
+    print(text)
+    n_ok = sum(r["passed"] for r in rows)
+    print(f"{n_ok} of {len(rows)} chapter runs pass in {total:.1f} s")
+    print(f"seeds:  {path}\nreport: {out / 'report.md'}")
+    return 0 if rows and n_ok == len(rows) else 1
