@@ -37,10 +37,11 @@ def load(run_ids, path=RESULTS):
 
 def derive(found, run_ids):
     out = {"derived_from": f"benchmarks/results/results.jsonl, runs {', '.join(run_ids)}",
-           "caveat": ("one run per workload on a shared 2-core machine; wall times are the median "
-                      "of 3 after a warm-up, each tool in a fresh process; the numba kernels use "
-                      "numba's default thread count, the floors and the numpy loop one core; "
-                      "ratios are wall-time ratios (CPU seconds are listed too)"),
+           "caveat": ("wall times are the median of 3 after a warm-up, each tool in a fresh "
+                      "process, on a 2-core machine; the numba kernels use numba's default "
+                      "thread count and the floors one core, while numpy's own threads may "
+                      "take part of the numpy paths (CPU seconds above wall seconds show it); "
+                      "ratios are wall-time ratios"),
            "workloads": {}}
     for workload, M in sorted({(w, m) for w, m, _ in found}):
         rows = {a: r for (w, m, a), r in found.items() if (w, m) == (workload, M)}

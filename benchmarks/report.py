@@ -76,6 +76,11 @@ def _fmt_time(s):
     return f"{s:.3g}" if s < 100 else f"{s:.0f}"
 
 
+def _fmt_ratio(x):
+    """Two decimals, or two significant digits below 0.1 (a floor far below the tool)."""
+    return f"{x:.2f}x" if x >= 0.1 else f"{x:.2g}x"
+
+
 def _fmt_estimate(mean, stderr):
     """Mean to two digits of its standard error."""
     digits = max(0, 1 - int(math.floor(math.log10(stderr)))) if stderr > 0 else 6
@@ -145,6 +150,47 @@ def _workload_section(records, run_id, name, repeats=3):
     if any(r.get("extrapolated") for r in rows):
         out += ["¹ One path per call: the time for M paths is M times the measured time per path "
                 "(extrapolated, not run at this M); its estimate comes from the paths it ran.", ""]
+    return out
+
+
+#: The floors a compiled path is compared with: what any code must spend on its random
+#: numbers when it draws them with numpy, and the arithmetic of the step alone.
+FLOORS = {"W1": ("normal-floor", "discrete-floor", "compute-floor"),
+          "W2": ("index-floor", "compute-floor")}
+
+
+def _floors_section(records, run_id):
+    """The compiled paths against the plain loop and the floors, at each workload's largest M."""
+    out = []
+    for name, floors in FLOORS.items():
+        rows = [r for r in _measurements(records, run_id, name) if r.get("status") == "ok"]
+        if not rows:
+            continue
+        M = max(r["M"] for r in rows)
+        at_m = {r["adapter"]: r for r in rows if r["M"] == M}
+        present = [f for f in floors if f in at_m]
+        if "numpy-loop" not in at_m or not present:
+            continue
+        if not out:
+            out = ["### Floors: the compiled paths against the plain loop and the floors", "",
+                   "Same run as the tables below. A floor is what one part of the work costs "
+                   "alone: drawing the random numbers with numpy (normals, random bits or "
+                   "indices), or the arithmetic of the steps with no random numbers "
+                   "(compute floor, numba on one core). A ratio is the other row's time "
+                   "divided by this row's: above 1, this row is faster.", ""]
+        head = ["tool", "time (s)", "CPU (s)", "vs numpy loop"] + [f"vs {LABELS[f]}" for f in present]
+        out += [f"**{name}, M = {M:,}**", "", "| " + " | ".join(head) + " |",
+                "|---|" + "---:|" * (len(head) - 1)]
+        order = [a for a in at_m if a.startswith("smecore") and a != "smecore-2proc"]
+        for adapter in order + ["numpy-loop"] + present:
+            r = at_m[adapter]
+            cpu = "—" if r.get("cpu_seconds") is None else _fmt_time(r["cpu_seconds"])
+            cells = [LABELS.get(adapter, adapter), _fmt_time(r["seconds"]), cpu]
+            for base in ["numpy-loop"] + present:
+                cells.append("" if base == adapter or adapter in present
+                             else _fmt_ratio(at_m[base]["seconds"] / r["seconds"]))
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
     return out
 
 
@@ -270,6 +316,7 @@ def render(records, run_id=None) -> str:
             flag = "not measured" if met is None else ("yes" if met else "**no**")
             out.append(f"| {desc} | {measured} | {flag} |")
         out.append("")
+    out += _floors_section(records, run_id)
     for name in ("W1", "W2"):
         out += _workload_section(records, run_id, name, header.get("repeats", 3))
     out += _scaleout_section(records, run_id)

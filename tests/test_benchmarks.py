@@ -122,3 +122,6 @@ def test_report_ratios_and_targets(tmp_path):
     text = report.render(records)
     assert "3.00x" in text and "not installed: torchsde" in text and "**no**" in text
     assert "| 15.00x |" in text  # numba row: numpy loop's time / its time
+    floors = text[text.index("### Floors"):text.index("### W1")]
+    # numba kernel: 3.0 / 0.2 = 15x the loop and 2.0 / 0.2 = 10x the normal floor
+    assert "| smecore, numba kernel | 0.2 | — | 15.00x | 10.00x |" in floors
