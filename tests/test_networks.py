@@ -190,6 +190,31 @@ def test_nw3_check_passes_scaled_runs_and_rejects_lr_only_mutant(teacher):
     assert np.sum(_group_z(mutant, base, groups) > 4) >= 19
 
 
+@pytest.mark.slow
+def test_nw3_rejects_the_registered_lr_with_batch_squared_mutant(teacher):
+    """The registered mutant NW3:lr-with-batch-squared (B = sqrt(kappa), through
+    scaled_batch_size) at kappa = 4 departs from (lr, B) = (rho, 1) by more than 4 s.e. in at
+    least 19 of 20 replications; the true rule (B = kappa) does not."""
+    ts, theta = teacher
+    # B = 2 instead of 4 adds a third of the excess noise of B = 1: 600 runs per group resolve it
+    rho, n, groups, M, kappa = 0.02, 200, 20, 600, 4
+    kw = dict(n_runs=groups * M, n_records=1, batch_capacity=kappa)
+    base = simulate(ts, "sgd", theta, rho, n, batch=1, rng=[9, 0], **kw)
+
+    def scaled(rng):
+        batch = sc.algorithms.scaled_batch_size(kappa * rho, rho)
+        return simulate(ts, "sgd", theta, kappa * rho, n // kappa, batch=batch, rng=rng, **kw)
+
+    mutants.activate("NW3:lr-with-batch-squared")
+    try:
+        assert sc.algorithms.scaled_batch_size(kappa * rho, rho) == 2
+        mutant = scaled([9, 1])
+    finally:
+        mutants.activate("")
+    assert np.sum(_group_z(mutant, base, groups) > 4) >= 19
+    assert np.sum(_group_z(scaled([9, 2]), base, groups) <= 4) >= 19
+
+
 def test_divergence_reports_the_step(small):
     obj, theta = small
     with pytest.raises(sc.DivergenceError, match=r"diverged at step \d+"):

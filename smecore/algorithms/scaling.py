@@ -8,7 +8,8 @@ depends on (lr, B) only through rho = lr / B (the dynamics chapter, result D2).
 Its keyword ``batch_exponent`` p (B = (lr / rho)^p) writes down the wrong rules a
 claim must reject: p = 0 keeps B = 1 while lr grows (mutant ``D2:batch-not-scaled``),
 p = 1/2 scales lr with B^2 (mutant ``D2:lr-with-batch-squared``); see
-:mod:`smecore.mutants`.
+:mod:`smecore.mutants`. The network chapter's scaled runs take their batch size from here
+too, so ``NW3:lr-with-batch-squared`` is the same wrong rule on the digits MLP.
 """
 
 from __future__ import annotations
@@ -70,3 +71,6 @@ mutants.register(mutants.Mutant(
 mutants.register(mutants.Mutant(
     "D2", "lr-with-batch-squared", "scaled_batch_size", {"batch_exponent": 0.5},
     "the learning rate scaled with B^2 instead of B (B = sqrt(lr / rho))"))
+mutants.register(mutants.Mutant(
+    "NW3", "lr-with-batch-squared", "scaled_batch_size", {"batch_exponent": 0.5},
+    "on the network, the learning rate scaled with B^2 instead of B (B = sqrt(kappa))"))
