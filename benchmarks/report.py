@@ -66,10 +66,13 @@ def load(path=common.RESULTS):
 
 
 def latest_run_id(records):
+    """The latest run that measured W1 or W2 (a run of one part, e.g. scale-out alone, is
+    shown only when asked for with ``--run``); the latest run of any kind if none did."""
     runs = [r["run_id"] for r in records if r.get("type") == "run"]
     if not runs:
         raise SystemExit("no run in the results file")
-    return runs[-1]
+    measured = {r["run_id"] for r in records if r.get("type") == "measurement"}
+    return next((run for run in reversed(runs) if run in measured), runs[-1])
 
 
 def _fmt_time(s):

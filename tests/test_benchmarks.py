@@ -108,6 +108,9 @@ def _synthetic(tmp_path):
 def test_report_ratios_and_targets(tmp_path):
     records = report.load(_synthetic(tmp_path))
     assert report.latest_run_id(records) == "R1"
+    # a later run of the scale-out part alone is not what the report shows by default
+    later = [{"type": "run", "run_id": "R2"}, {"type": "scaleout", "run_id": "R2"}]
+    assert report.latest_run_id(records + later) == "R1"
     ratios = report.speedups(records, "R1", "W1", 100_000)
     assert ratios["numpy-loop"] == pytest.approx(3.0) and ratios["normal-floor"] == pytest.approx(2.0)
     met = {desc: flag for desc, _, flag in report.targets(records, "R1")}

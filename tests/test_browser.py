@@ -312,3 +312,8 @@ def test_reproduction_page_shows_every_result_and_no_fail(pages):
     missing = [rid for rid in RESULT_IDS if not re.search(rf"\b{rid}\b", text)]
     assert not missing, f"result ids missing from the reproduction page: {missing}"
     assert "PASS" in text, "the reproduction page shows no verdict at all"
+    # the seed sweep's record (book/seed-sweep.json): every chapter run with every seed
+    sweep = re.search(r"(\d+) of (\d+) chapter runs pass \(quick mode, seeds ([\d, ]+)\)", text)
+    assert sweep and sweep[1] == sweep[2], "the seed table is missing or shows failed runs"
+    table = text[sweep.end():text.find("Chapters and run time", sweep.end())]
+    assert "not run" not in table and "error" not in table, table[:500]
