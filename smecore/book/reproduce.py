@@ -166,6 +166,25 @@ def _run_all(tasks, jobs, progress=True):
     return results
 
 
+def _task(name, notebook, folder, parameters, kernel, progress=False):
+    """One chapter run for :func:`run_chapter`: outputs under ``folder`` (notebooks/,
+    records/<name>/, figure-data/)."""
+    folder = pathlib.Path(folder)
+    return {"name": name, "notebook": str(notebook),
+            "output": str(folder / "notebooks" / f"{name}.ipynb"),
+            "records": str(folder / "records" / name),
+            "figure_data": str(folder / "figure-data"), "parameters": dict(parameters),
+            "progress": progress, "kernel": kernel}
+
+
+def _parameters(args):
+    """The papermill parameters every chapter gets: ``quick`` and ``seed`` when given."""
+    parameters = {"quick": True} if args.quick else {}
+    if args.seed is not None:
+        parameters["seed"] = args.seed
+    return parameters
+
+
 EXAMPLES = """\
 examples:
   python -m smecore reproduce --quick
@@ -312,11 +331,7 @@ def run(args, parser):
     if getattr(args, "mutants", None) is not None:
         return run_mutants(args, parser, root, chapters, out)
 
-    parameters = {}
-    if args.quick:
-        parameters["quick"] = True
-    if args.seed is not None:
-        parameters["seed"] = args.seed
+    parameters = _parameters(args)
     tasks = []
     width = max(map(len, chapters))
     for name, path in chapters.items():
@@ -324,12 +339,7 @@ def run(args, parser):
         # before the next starts. No tqdm position: bars at positions > 0 move the cursor
         # and leave fragments over what is printed next.
         progress = False if args.no_progress else {"desc": name.ljust(width), "leave": True}
-        tasks.append({
-            "name": name, "notebook": str(path), "output": str(out / "notebooks" / f"{name}.ipynb"),
-            "records": str(out / "records" / name), "figure_data": str(out / "figure-data"),
-            "parameters": dict(parameters),
-            "progress": progress, "kernel": args.kernel,
-        })
+        tasks.append(_task(name, path, out, parameters, args.kernel, progress))
     print(f"running {len(tasks)} chapter(s) from {root} "
           f"(quick={args.quick}, seed={args.seed if args.seed is not None else 'default'}, "
           f"jobs={args.jobs}) -> {out}", flush=True)
@@ -409,19 +419,13 @@ def run_mutants(args, parser, root, chapters, out):
     from .power import kill_record, outcome, write_power
 
     selected = _select_mutants(parser, args.mutants)
-    parameters = {"quick": True} if args.quick else {}
-    if args.seed is not None:
-        parameters["seed"] = args.seed
+    parameters = _parameters(args)
     width = max(map(len, chapters))
 
     def task(name, folder, params, position=None):
         progress = False if args.no_progress or position is None else {
             "desc": name.ljust(width), "position": position, "leave": True}
-        return {"name": name, "notebook": str(chapters[name]),
-                "output": str(folder / "notebooks" / f"{name}.ipynb"),
-                "records": str(folder / "records" / name),
-                "figure_data": str(folder / "figure-data"), "parameters": dict(params),
-                "progress": progress, "kernel": args.kernel}
+        return _task(name, chapters[name], folder, params, args.kernel, progress)
 
     print(f"power run: {len(chapters)} chapter(s) without mutant, then {len(selected)} "
           f"mutant(s) (quick={args.quick}, jobs={args.jobs}) -> {out}", flush=True)
@@ -516,18 +520,9 @@ def run_seeds(args, parser, root, chapters, out):
     from .report import environment
     from .seeds import render_seeds_markdown, seed_row, write_seeds
 
-    parameters = {"quick": True} if args.quick else {}
-    tasks = []
-    for seed in args.seeds:
-        folder = out / f"seed-{seed}"
-        for name, path in chapters.items():
-            tasks.append({
-                "name": name, "notebook": str(path),
-                "output": str(folder / "notebooks" / f"{name}.ipynb"),
-                "records": str(folder / "records" / name),
-                "figure_data": str(folder / "figure-data"),
-                "parameters": dict(parameters, seed=seed), "progress": False,
-                "kernel": args.kernel})
+    parameters = _parameters(args)  # --seed is excluded here: each run gets its own seed
+    tasks = [_task(name, path, out / f"seed-{seed}", dict(parameters, seed=seed), args.kernel)
+             for seed in args.seeds for name, path in chapters.items()]
     print(f"seed sweep: {len(chapters)} chapter(s) x {len(args.seeds)} seed(s) "
           f"(quick={args.quick}, jobs={args.jobs}) -> {out}", flush=True)
     # What the runs execute, taken before they start: edits made meanwhile do not count.
