@@ -318,6 +318,36 @@ def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path)
     assert table[-1].startswith("total    ok")
 
 
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets are POSIX only; Windows keeps TCP")
+def test_reproduce_kernels_use_unix_sockets_in_a_folder_removed_afterwards(tmp_path, monkeypatch):
+    # Two kernels started at once over TCP can be handed the same port (the CI failure of
+    # 2026-12-07: "Address already in use", "Kernel died before replying to kernel_info").
+    import tempfile
+
+    import nbformat
+    from test_cli import fake_book
+
+    from smecore.book.reproduce import _task, run_chapter
+
+    probe = ["from ipykernel.kernelapp import IPKernelApp\n"
+             "app = IPKernelApp.instance()\n"
+             "print('transport', app.transport, app.ip)"]
+    book = fake_book(tmp_path / "book", {"probe": probe})
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    result = run_chapter(_task("probe", book / "book" / "probe.ipynb", tmp_path / "out", {},
+                               "python3"))
+    assert result["status"] == "ok", result["error"]
+    nb = nbformat.read(result["output"], as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs)
+    transport, ip = printed.split("transport ", 1)[1].split()[:2]
+    assert transport == "ipc" and ip.startswith(str(tmp_path / "tmp" / "smecore-kernel-"))
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 # ============================================================================ 4. library defects
 
 import smecore as sc  # noqa: E402

@@ -28,6 +28,7 @@ import os
 import pathlib
 import shutil
 import sys
+import tempfile
 import time
 
 from .chapters import (
@@ -86,14 +87,16 @@ def run_chapter(task):
     previous = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     started = time.perf_counter()
+    sockets = tempfile.mkdtemp(prefix="smecore-kernel-") if os.name == "posix" else None
     try:
         pm.execute_notebook(
             task["notebook"], task["output"], parameters=task["parameters"],
             cwd=str(pathlib.Path(task["notebook"]).parent), kernel_name=task["kernel"],
             progress_bar=task["progress"],
-            # The kernel runs on this machine and talks to it over loopback TCP; ipykernel's
-            # warning about unencrypted TCP would otherwise interleave with every run's output.
+            # ipykernel warns about unencrypted TCP on every start (a loopback-only kernel);
+            # the warning would otherwise interleave with every run's output.
             extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            config=_kernel_config(sockets),
         )
     except pm.PapermillExecutionError as exc:
         status = "error"
@@ -103,6 +106,8 @@ def run_chapter(task):
         error = f"{type(exc).__name__}: {exc}"
     finally:
         wall_time = time.perf_counter() - started
+        if sockets is not None:
+            shutil.rmtree(sockets, ignore_errors=True)
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -134,6 +139,22 @@ def run_chapter(task):
         "status": status, "error": error, "wall_time": wall_time, "seed": seed,
         "source": source, "verdicts": verdicts,
     }
+
+
+def _kernel_config(sockets):
+    """Kernel manager configuration: Unix sockets under ``sockets`` where the OS has them.
+
+    Over TCP, jupyter_client picks a free port by binding and releasing it, and the kernel
+    binds it a moment later; two chapters started at once in two worker processes can be
+    given the same port, and the second kernel dies before replying to kernel_info. Unix
+    sockets in a folder of this run's own cannot collide. ``None`` (Windows) keeps TCP.
+    """
+    from traitlets.config import Config
+
+    if sockets is None:
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc",
+                                     "ip": os.path.join(sockets, "kernel")}})
 
 
 def _run_all(tasks, jobs, progress=True):
