@@ -310,6 +310,7 @@ def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path)
                          str(tmp_path / "out"), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "without encryption" not in result.stdout + result.stderr
+    assert "KeyboardInterrupt" not in result.stdout + result.stderr
     # bars that move the cursor (tqdm positions, several processes) garble the table
     assert "\x1b[A" not in result.stderr and "\x1b" not in result.stdout
     table = result.stdout.split("\n\n")[1].splitlines()

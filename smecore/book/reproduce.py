@@ -93,9 +93,11 @@ def run_chapter(task):
             task["notebook"], task["output"], parameters=task["parameters"],
             cwd=str(pathlib.Path(task["notebook"]).parent), kernel_name=task["kernel"],
             progress_bar=task["progress"],
-            # ipykernel warns about unencrypted TCP on every start (a loopback-only kernel);
-            # the warning would otherwise interleave with every run's output.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # The kernel's own log is noise here: a cell's error reaches the notebook, while
+            # the log adds the warning about unencrypted TCP on every start (Windows) and,
+            # now and then, "KeyboardInterrupt caught in kernel" (jupyter_client interrupts
+            # every kernel it shuts down; the signal may land in a message handler).
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             config=_kernel_config(sockets),
         )
     except pm.PapermillExecutionError as exc:
