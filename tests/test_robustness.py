@@ -324,6 +324,7 @@ def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path)
 def test_reproduce_kernels_use_unix_sockets_in_a_folder_removed_afterwards(tmp_path, monkeypatch):
     # Two kernels started at once over TCP can be handed the same port (the CI failure of
     # 2026-12-07: "Address already in use", "Kernel died before replying to kernel_info").
+    import shutil
     import tempfile
 
     import nbformat
@@ -335,18 +336,42 @@ def test_reproduce_kernels_use_unix_sockets_in_a_folder_removed_afterwards(tmp_p
              "app = IPKernelApp.instance()\n"
              "print('transport', app.transport, app.ip)"]
     book = fake_book(tmp_path / "book", {"probe": probe})
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
-    result = run_chapter(_task("probe", book / "book" / "probe.ipynb", tmp_path / "out", {},
-                               "python3"))
+    # a short temporary folder of the test's own: the sockets' paths must fit in 100 bytes
+    sockets_tmp = pathlib.Path(tempfile.mkdtemp(prefix="sm-", dir="/tmp"))
+    try:
+        monkeypatch.setenv("TMPDIR", str(sockets_tmp))
+        monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+        result = run_chapter(_task("probe", book / "book" / "probe.ipynb", tmp_path / "out",
+                                   {}, "python3"))
+        left = list(sockets_tmp.iterdir())
+    finally:
+        shutil.rmtree(sockets_tmp, ignore_errors=True)
     assert result["status"] == "ok", result["error"]
     nb = nbformat.read(result["output"], as_version=4)
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                       for o in c.outputs)
     transport, ip = printed.split("transport ", 1)[1].split()[:2]
-    assert transport == "ipc" and ip.startswith(str(tmp_path / "tmp" / "smecore-kernel-"))
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert transport == "ipc" and ip.startswith(str(sockets_tmp / "smecore-kernel-"))
+    assert left == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets are POSIX only")
+def test_reproduce_keeps_tcp_where_a_socket_path_would_be_too_long(tmp_path, monkeypatch):
+    import tempfile
+
+    from smecore.book import reproduce
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    assert reproduce._socket_folder() is None
+    assert list(deep.iterdir()) == []  # the folder it tried is removed
+    monkeypatch.setattr(tempfile, "tempdir", "/tmp")
+    folder = reproduce._socket_folder()
+    try:
+        assert folder is not None and folder.startswith("/tmp/smecore-kernel-")
+    finally:
+        os.rmdir(folder)
 
 
 # ============================================================================ 4. library defects

@@ -87,7 +87,7 @@ def run_chapter(task):
     previous = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
     started = time.perf_counter()
-    sockets = tempfile.mkdtemp(prefix="smecore-kernel-") if os.name == "posix" else None
+    sockets = _socket_folder()
     try:
         pm.execute_notebook(
             task["notebook"], task["output"], parameters=task["parameters"],
@@ -143,13 +143,33 @@ def run_chapter(task):
     }
 
 
+# A Unix socket's path holds at most 107 bytes (108 on Linux with the NUL, 104 on macOS);
+# the kernel's sockets are <folder>/kernel-<n>, n < 100000.
+_SOCKET_PATH_MAX = 100
+
+
+def _socket_folder():
+    """A fresh folder for one kernel's Unix sockets, or ``None`` to keep TCP.
+
+    ``None`` where the OS has no Unix sockets (Windows) or where the temporary folder's path
+    is so long that the sockets' paths would not fit.
+    """
+    if os.name != "posix":
+        return None
+    folder = tempfile.mkdtemp(prefix="smecore-kernel-")
+    if len(os.fsencode(os.path.join(folder, "kernel-99999"))) > _SOCKET_PATH_MAX:
+        os.rmdir(folder)
+        return None
+    return folder
+
+
 def _kernel_config(sockets):
-    """Kernel manager configuration: Unix sockets under ``sockets`` where the OS has them.
+    """Kernel manager configuration: Unix sockets under ``sockets``, or TCP if it is ``None``.
 
     Over TCP, jupyter_client picks a free port by binding and releasing it, and the kernel
     binds it a moment later; two chapters started at once in two worker processes can be
     given the same port, and the second kernel dies before replying to kernel_info. Unix
-    sockets in a folder of this run's own cannot collide. ``None`` (Windows) keeps TCP.
+    sockets in a folder of this run's own cannot collide.
     """
     from traitlets.config import Config
 
