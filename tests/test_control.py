@@ -7,7 +7,8 @@
 * the claim C1 of the control chapter (online cSGD within a third of its plug-in oracle on
   the quadratic, in the passive case a eta_max = 0.1 and in the active case a eta_max = 1.5,
   where u must also move) accepts the truth and rejects the mutant C1:wrong-feedback, each
-  in >= 19 of 20 seeds.
+  in >= 19 of 20 seeds; its claim that online cSGD ends at least 10 times above the optimal
+  control accepts the truth and rejects C1:no-extra-term (the law without 1/(a eta_max)).
 """
 
 import contextlib
@@ -29,6 +30,7 @@ from smecore.algorithms.adaptive import (
     plugin_quadratic,
     run_quadratic,
 )
+from smecore.algorithms.control import csgd_optimal_path
 
 
 @contextlib.contextmanager
@@ -174,8 +176,40 @@ def test_claim_c1_accepts_the_truth_and_rejects_the_wrong_feedback(key, expected
     assert agree >= 19, f"{key or 'truth'}, a = {a}: {agree}/20 seeds"
 
 
+def optimal_control_claim(seed):
+    """The chapter's last C1 verdict: online cSGD (a = 1, eta_max = 0.1) ends at least 10 times
+    above the optimal control of the dynamics chapter (lower 4-s.e. bound of the ratio)."""
+    out = compare_with_plugin(AdaptiveSettings("csgd", lr=0.1, init=1.0), 1.0, 1.0, 3.0, 2000,
+                              400, rng=seed)
+    m_opt = csgd_optimal_path(1.0, 9.0, 0.1, 1.0, 0.1 * np.arange(2001))[0][-1]
+    return (out["m_online"] - 4 * out["se"]) / m_opt >= 10
+
+
+@pytest.mark.parametrize("key, expected", [("", True), ("C1:no-extra-term", False)])
+def test_claim_far_from_optimal_control_rejects_the_law_without_its_extra_term(key, expected):
+    # The chapter explains the distance by the term 1/(a eta_max) of the source's law; without
+    # it online cSGD comes within a factor of about 3 of the optimal control.
+    with active(key):
+        agree = sum(optimal_control_claim(seed) == expected for seed in range(20))
+    assert agree >= 19, f"{key or 'truth'}: {agree}/20 seeds"
+
+
+def test_law_without_extra_term_is_the_source_minus_one_over_a_lr():
+    a, g_mean, g_var, lr = np.array([10.0, 20.0]), np.array([0.5, 2.0]), np.array([1.0, 3.0]), 0.2
+    source = csgd_online_target(a, g_mean, g_var, lr)
+    wrong = csgd_online_target(a, g_mean, g_var, lr, law="no-extra-term")
+    assert np.allclose(wrong, np.minimum(1.0, (g_mean**2 + g_var) / (a * lr * g_var) - 1 / (a * lr)),
+                       rtol=1e-14)
+    assert np.all(wrong < source)
+    with active("C1:no-extra-term"):
+        assert np.array_equal(csgd_online_target(a, g_mean, g_var, lr), wrong)
+    with pytest.raises(ValueError, match="law must be"):
+        csgd_online_target(a, g_mean, g_var, lr, law="optimal")
+
+
 def test_mutant_registered():
     assert mutants.get("C1:wrong-feedback").description
+    assert mutants.get("C1:no-extra-term").description
     assert mutants.get("C2:regression-on-g").description
     assert mutants.get("C3:no-feedback").description
 

@@ -228,8 +228,8 @@ def adapt_decay(ema, beta_min, beta_max, xp=np):
 
 def _feedback_law(law):
     law = mutants.overrides("csgd_online_feedback").get("law", law)
-    if law not in ("source", "inverted"):
-        raise ValueError(f"law must be 'source' or 'inverted', got {law!r}")
+    if law not in ("source", "inverted", "no-extra-term"):
+        raise ValueError(f"law must be 'source', 'inverted' or 'no-extra-term', got {law!r}")
     return law
 
 
@@ -246,10 +246,12 @@ def csgd_online_target(a, g_mean, g_var, eta_max, *, law="source", xp=np):
         Estimated curvature, moving mean and moving variance of the gradient.
     eta_max : float
         The largest learning rate.
-    law : {"source", "inverted"}
-        "source" is the law above. "inverted", ``u* = min(1, eta_max a var g / (gbar^2 +
-        var g))``, is a wrong law kept for the mutant ``C1:wrong-feedback``
-        (see :mod:`smecore.mutants`), whose override takes precedence.
+    law : {"source", "inverted", "no-extra-term"}
+        "source" is the law above. Two wrong laws are kept for mutants (see
+        :mod:`smecore.mutants`; an active mutant's law takes precedence): "inverted",
+        ``u* = min(1, eta_max a var g / (gbar^2 + var g))`` (``C1:wrong-feedback``), and
+        "no-extra-term", ``u* = min(1, gbar^2 / (a eta_max var g))``, the source's law without
+        its term ``1 / (a eta_max)`` (``C1:no-extra-term``).
 
     Returns
     -------
@@ -264,8 +266,10 @@ def csgd_online_target(a, g_mean, g_var, eta_max, *, law="source", xp=np):
     with np.errstate(divide="ignore", invalid="ignore"):
         if law == "source":
             u = (g_mean ** 2 + g_var) / (a * eta_max * g_var)
-        else:
+        elif law == "inverted":
             u = a * eta_max * g_var / (g_mean ** 2 + g_var)
+        else:
+            u = g_mean ** 2 / (a * eta_max * g_var)
     u = xp.minimum(u, 1.0)
     return xp.where(u > 0, u, 1.0)
 
@@ -532,6 +536,11 @@ mutants.register(mutants.Mutant(
     "C1", "wrong-feedback", "csgd_online_feedback", {"law": "inverted"},
     "cSGD with the feedback ratio inverted: u* = min(1, eta_max a Sigma / E g^2) in place "
     "of min(1, E g^2 / (a eta_max Sigma))"))
+mutants.register(mutants.Mutant(
+    "C1", "no-extra-term", "csgd_online_feedback", {"law": "no-extra-term"},
+    "cSGD without the term 1/(a eta_max) by which the source's law exceeds the optimal "
+    "control: u* = min(1, gbar^2 / (a eta_max var g)) in place of "
+    "min(1, (gbar^2 + var g) / (a eta_max var g))"))
 mutants.register(mutants.Mutant(
     "C2", "regression-on-g", "adaptive_regression", {"over_g": True},
     "the online curvature as the slope of x on g, cov(g, x) / var g, in place of the slope of "
