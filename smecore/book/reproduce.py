@@ -94,7 +94,7 @@ def run_chapter(task):
             cwd=str(pathlib.Path(task["notebook"]).parent), kernel_name=task["kernel"],
             progress_bar=task["progress"],
             # The kernel's own log is noise here: a cell's error reaches the notebook, while
-            # the log adds the warning about unencrypted TCP on every start (Windows) and,
+            # the log adds the warning about unencrypted TCP on every start over TCP and,
             # now and then, "KeyboardInterrupt caught in kernel" (jupyter_client interrupts
             # every kernel it shuts down; the signal may land in a message handler).
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
