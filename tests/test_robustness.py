@@ -319,7 +319,6 @@ def test_cli_parallel_run_prints_an_intact_table_and_no_kernel_warning(tmp_path)
     assert table[-1].startswith("total    ok")
 
 
-
 @pytest.mark.skipif(os.name != "posix", reason="Unix sockets are POSIX only; Windows keeps TCP")
 def test_reproduce_kernels_use_unix_sockets_in_a_folder_removed_afterwards(tmp_path, monkeypatch):
     # Two kernels started at once over TCP can be handed the same port (the CI failure of
