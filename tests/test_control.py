@@ -42,6 +42,12 @@ def active(key):
         mutants.activate("")
 
 
+def seeds_agreeing(claim, key, expected, *args):
+    """How many of seeds 0-19 give ``claim(seed, *args) == expected`` with mutant ``key`` active."""
+    with active(key):
+        return sum(claim(seed, *args) == expected for seed in range(20))
+
+
 # ------------------------------------------------------------------ estimators on known streams
 def stream_estimates(beta, n_streams=4000, n_steps=1500, a=2.0, b=0.5, sigma2=0.3, mx=1.0, sx=0.4,
                      seed=0):
@@ -171,8 +177,7 @@ def c1_claim(seed, a):
 @pytest.mark.parametrize("a", [1.0, 15.0])
 @pytest.mark.parametrize("key, expected", [("", True), ("C1:wrong-feedback", False)])
 def test_claim_c1_accepts_the_truth_and_rejects_the_wrong_feedback(key, expected, a):
-    with active(key):
-        agree = sum(c1_claim(seed, a) == expected for seed in range(20))
+    agree = seeds_agreeing(c1_claim, key, expected, a)
     assert agree >= 19, f"{key or 'truth'}, a = {a}: {agree}/20 seeds"
 
 
@@ -189,8 +194,7 @@ def optimal_control_claim(seed):
 def test_claim_far_from_optimal_control_rejects_the_law_without_its_extra_term(key, expected):
     # The chapter explains the distance by the term 1/(a eta_max) of the source's law; without
     # it online cSGD comes within a factor of about 3 of the optimal control.
-    with active(key):
-        agree = sum(optimal_control_claim(seed) == expected for seed in range(20))
+    agree = seeds_agreeing(optimal_control_claim, key, expected)
     assert agree >= 19, f"{key or 'truth'}: {agree}/20 seeds"
 
 
@@ -224,8 +228,7 @@ def c2_claim(seed):
 
 @pytest.mark.parametrize("key, expected", [("", True), ("C2:regression-on-g", False)])
 def test_claim_c2_accepts_the_truth_and_rejects_the_wrong_regression(key, expected):
-    with active(key):
-        agree = sum(c2_claim(seed) == expected for seed in range(20))
+    agree = seeds_agreeing(c2_claim, key, expected)
     assert agree >= 19, f"{key or 'truth'}: {agree}/20 seeds"
 
 
